@@ -1,0 +1,100 @@
+#include "dram_system.h"
+
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace pnm::dram {
+
+DramSystemConfig load_dram_config(ConfigNode n) {
+  DramSystemConfig c;
+  c.spec = load_dram_spec(n.child_or_include("memspec"));
+  c.channels = static_cast<uint32_t>(
+      n.integer("channels", {1, 64}, "", "independent DDR5 channels (32-bit subchannels)"));
+  if (c.channels & (c.channels - 1)) n.fail("channels", "must be a power of two");
+  c.channel.ranks = static_cast<uint32_t>(n.integer("ranks_per_channel", {1, 4}, "", "ranks per channel"));
+  if (c.channel.ranks & (c.channel.ranks - 1)) n.fail("ranks_per_channel", "must be a power of two");
+  auto ctl = n.child("controller");
+  ctl.choice_or("scheduler", "frfcfs", {"frfcfs"}, "request scheduler (first-ready, first-come first-served)");
+  c.channel.page_policy = parse_page_policy(ctl.choice_or(
+      "page_policy", "open", {"open", "closed", "adaptive"}, "row-buffer page policy"));
+  c.channel.read_queue_entries = static_cast<uint32_t>(
+      ctl.integer_or("read_queue_entries", 32, {1, 4096}, "requests", "read queue depth per channel"));
+  c.channel.write_queue_entries = static_cast<uint32_t>(ctl.integer_or(
+      "write_queue_entries", 32, {1, 4096}, "requests", "write queue depth per channel"));
+  c.channel.write_high_watermark = ctl.number_or(
+      "write_high_watermark", 0.8, {0, 1}, "fraction", "write queue fill that starts a write drain");
+  c.channel.write_low_watermark = ctl.number_or(
+      "write_low_watermark", 0.2, {0, 1}, "fraction", "write queue fill that ends a write drain");
+  if (c.channel.write_low_watermark > c.channel.write_high_watermark)
+    ctl.fail("write_low_watermark", "must not exceed write_high_watermark");
+  std::string refresh = ctl.choice_or("refresh", "all_bank", {"all_bank", "none"},
+                                      "refresh scheme (none only for experiments)");
+  c.channel.refresh = refresh != "none";
+  c.mapping = ctl.text_or("address_mapping", "RoBaRaCoCh",
+                          "address bit order, MSB first: Ro Ba Bg Ra Co Ch, or a Ramulator 2 name");
+  try {
+    AddressMapper probe(c.mapping, c.spec.org, c.channels, c.channel.ranks);
+  } catch (const std::invalid_argument& e) {
+    ctl.fail("address_mapping", e.what());
+  }
+  ctl.finish();
+  n.finish();
+  return c;
+}
+
+DramSystem::DramSystem(const DramSystemConfig& cfg)
+    : cfg_(cfg), mapper_(cfg.mapping, cfg.spec.org, cfg.channels, cfg.channel.ranks) {
+  for (uint32_t i = 0; i < cfg.channels; ++i)
+    channels_.push_back(std::make_unique<DramChannel>(cfg.spec, cfg.channel, i));
+}
+
+DramEnergy DramSystem::energy(Cycle end) const {
+  DramEnergy total;
+  for (const auto& ch : channels_) {
+    DramEnergy e = ch->energy(end);
+    total.act += e.act;
+    total.pre += e.pre;
+    total.rd += e.rd;
+    total.wr += e.wr;
+    total.ref += e.ref;
+    total.bg_active += e.bg_active;
+    total.bg_precharged += e.bg_precharged;
+    total.io += e.io;
+  }
+  return total;
+}
+
+void DramSystem::report(StatGroup& g, Cycle end) const {
+  auto& cmds = g.group("commands", "DRAM commands issued, all channels");
+  std::array<uint64_t, kCommandCount> counts{};
+  uint64_t hits = 0, misses = 0, conflicts = 0, fwd = 0;
+  for (const auto& ch : channels_) {
+    const auto& c = ch->counters();
+    for (size_t i = 0; i < kCommandCount; ++i) counts[i] += c.commands[i];
+    hits += c.row_hits;
+    misses += c.row_misses;
+    conflicts += c.row_conflicts;
+    fwd += c.forwarded_reads;
+  }
+  for (size_t i = 0; i < kCommandCount; ++i)
+    cmds.set(command_name(static_cast<Command>(i)), static_cast<double>(counts[i]), "count",
+             fmt::format("{} commands", command_name(static_cast<Command>(i))));
+  auto& rb = g.group("row_buffer", "row-buffer outcome of each served request");
+  rb.set("hits", static_cast<double>(hits), "count", "served by a column command on an open row");
+  rb.set("misses", static_cast<double>(misses), "count", "needed an ACT on a closed bank");
+  rb.set("conflicts", static_cast<double>(conflicts), "count", "needed a PRE of another row first");
+  rb.set("forwarded_reads", static_cast<double>(fwd), "count", "reads answered from the write queue");
+  DramEnergy e = energy(end);
+  auto& en = g.group("energy_pj", "DRAM energy by class");
+  en.set("act", e.act, "pJ", "activates: (IDD0-IDD3N) over tRAS");
+  en.set("pre", e.pre, "pJ", "precharges: (IDD0-IDD2N) over tRC-tRAS");
+  en.set("rd", e.rd, "pJ", "read bursts: (IDD4R-IDD3N) over BL/2");
+  en.set("wr", e.wr, "pJ", "write bursts: (IDD4W-IDD3N) over BL/2");
+  en.set("ref", e.ref, "pJ", "refreshes: (IDD5B-IDD3N) over tRFC");
+  en.set("bg_active", e.bg_active, "pJ", "active standby: IDD3N while any bank is open");
+  en.set("bg_precharged", e.bg_precharged, "pJ", "precharged standby: IDD2N otherwise");
+  en.set("io", e.io, "pJ", "DQ I/O and termination");
+  en.set("total", e.total(), "pJ", "sum of the classes");
+}
+
+} // namespace pnm::dram

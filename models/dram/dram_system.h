@@ -1,0 +1,49 @@
+// The device's DRAM: N identical channels behind one address mapper. Plain
+// C++; the TLM adapter (dram_tlm.h) and the trace replayer drive it.
+#pragma once
+
+#include "address_mapper.h"
+#include "common/config.h"
+#include "common/stats.h"
+#include "dram_channel.h"
+#include "dram_spec.h"
+
+#include <memory>
+#include <vector>
+
+namespace pnm::dram {
+
+struct DramSystemConfig {
+  DramSpec spec;
+  ChannelConfig channel;
+  uint32_t channels = 1;
+  std::string mapping = "RoBaRaCoCh";
+};
+
+// Reads the platform's "dram" section (memspec included from its own file).
+DramSystemConfig load_dram_config(ConfigNode node);
+
+class DramSystem {
+public:
+  explicit DramSystem(const DramSystemConfig& cfg);
+
+  const DramSystemConfig& config() const { return cfg_; }
+  const AddressMapper& mapper() const { return mapper_; }
+  uint64_t capacity_bytes() const { return mapper_.capacity_bytes(); }
+  uint32_t channel_count() const { return static_cast<uint32_t>(channels_.size()); }
+  DramChannel& channel(uint32_t i) { return *channels_[i]; }
+  const DramChannel& channel(uint32_t i) const { return *channels_[i]; }
+  double peak_gbps() const { return cfg_.spec.peak_gbps() * channel_count(); }
+  double tck_ns() const { return cfg_.spec.timing.tCK_ps * 1e-3; }
+
+  DramEnergy energy(Cycle end) const;
+  // Publishes commands, row-buffer outcomes and energy (pJ) under `g`.
+  void report(StatGroup& g, Cycle end) const;
+
+private:
+  DramSystemConfig cfg_;
+  AddressMapper mapper_;
+  std::vector<std::unique_ptr<DramChannel>> channels_;
+};
+
+} // namespace pnm::dram

@@ -1,0 +1,161 @@
+// pnmvp dram: replay a memory trace (or synthetic traffic) through the
+// platform's DDR5 channels and report bandwidth, latency, commands, energy.
+#include "commands.h"
+#include "common/report.h"
+#include "common/rss.h"
+#include "dram/command_trace.h"
+#include "dram/dram_replay.h"
+#include "platform.h"
+
+#include <fmt/format.h>
+#include <iostream>
+#include <memory>
+
+namespace pnm::cli {
+
+namespace {
+struct DramOpts {
+  std::string platform = kDefaultDramPlatform;
+  std::string trace;
+  std::string pattern;
+  uint64_t requests = 1000000;
+  double write_fraction = 0.0;
+  uint64_t stride = 4096;
+  uint64_t seed = 1;
+  std::string report;
+  std::string cmd_trace;
+};
+
+struct Run {
+  std::string workload;
+  nlohmann::ordered_json report;
+};
+
+Run run_one(const PlatformConfig& pc, const DramOpts& o, const std::string& pattern,
+            double write_fraction, dram::CommandTraceWriter* cmds) {
+  dram::DramSystem dram(pc.dram);
+  if (cmds)
+    for (uint32_t c = 0; c < dram.channel_count(); ++c) dram.channel(c).add_observer(cmds);
+  std::unique_ptr<dram::RequestSource> src;
+  std::string workload;
+  if (!o.trace.empty()) {
+    src = std::make_unique<dram::TraceFileSource>(o.trace, dram.capacity_bytes());
+    workload = "trace " + o.trace;
+  } else {
+    src = std::make_unique<dram::SyntheticSource>(
+        dram::parse_pattern(pattern), o.requests, dram.capacity_bytes(),
+        pc.dram.spec.org.burst_bytes(), write_fraction, o.stride, o.seed);
+    workload = fmt::format("{} {} requests, {:.0f}% writes{}", pattern, o.requests,
+                           100 * write_fraction,
+                           pattern == "stride" ? fmt::format(", stride {} B", o.stride) : "");
+  }
+  dram::ReplayResult r = dram::replay(dram, *src);
+  auto j = dram::replay_report(dram, r, pc.file, workload);
+  j["peak_rss_mib"] = peak_rss_mib();
+  return {workload, j};
+}
+
+void print_summary(const Run& run) {
+  const auto& j = run.report;
+  std::cout << fmt::format(
+      "{}\n  requests {}  simulated {:.1f} us  bandwidth {:.2f} GB/s ({:.1f}% of {:.1f} peak)\n"
+      "  read latency avg {:.1f} ns  p50 {:.1f} ns  p99 {:.1f} ns  row-hit rate {:.3f}\n"
+      "  energy {:.3f} uJ  ({:.2f} pJ/bit)  wall {:.3f} s  {:.2f} M requests/s\n",
+      run.workload, j["requests"].get<uint64_t>(), j["simulated_ns"].get<double>() * 1e-3,
+      j["bandwidth_gbps"].get<double>(), j["bandwidth_pct_of_peak"].get<double>(),
+      j["peak_bandwidth_gbps"].get<double>(), j["read_latency_ns"]["avg"].get<double>(),
+      j["read_latency_ns"]["p50"].get<double>(), j["read_latency_ns"]["p99"].get<double>(),
+      j["row_hit_rate"].get<double>(), j["energy_pj"]["total"].get<double>() * 1e-6,
+      j["pj_per_bit"].get<double>(), j["wall_s"].get<double>(),
+      j["requests_per_wall_s"].get<double>() * 1e-6);
+  std::string cmds = "  commands";
+  for (const auto& [k, v] : j["commands"].items()) cmds += fmt::format(" {} {}", k, v.get<uint64_t>());
+  std::cout << cmds << "\n";
+  std::string en = "  energy pJ";
+  for (const auto& [k, v] : j["energy_pj"].items())
+    if (k != "total") en += fmt::format(" {} {:.4g}", k, v.get<double>());
+  std::cout << en << "\n";
+}
+} // namespace
+
+std::function<int()> add_dram(CLI::App& app, const Globals&) {
+  auto o = std::make_shared<DramOpts>();
+  CLI::App* sub = app.add_subcommand(
+      "dram", "replay a memory trace or synthetic traffic through the DDR5 channels");
+  sub->add_option("--platform", o->platform, "platform JSON file or shipped platform name")
+      ->capture_default_str();
+  auto* trace = sub->add_option("--trace", o->trace,
+                                "trace file: Ramulator 2 'LD|ST 0x..' or DRAMSys STL "
+                                "'<cycle>: read|write 0x..' lines");
+  auto* pattern = sub->add_option("--pattern", o->pattern, "synthetic traffic instead of a trace")
+                      ->check(CLI::IsMember({"seq", "random", "stride"}));
+  trace->excludes(pattern);
+  sub->add_option("--requests", o->requests, "synthetic requests")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
+      ->capture_default_str();
+  sub->add_option("--write-fraction", o->write_fraction, "synthetic: share of writes")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub->add_option("--stride", o->stride, "synthetic stride pattern: bytes between requests")
+      ->capture_default_str();
+  sub->add_option("--seed", o->seed, "synthetic random seed")->capture_default_str();
+  sub->add_option("--report", o->report, "write the JSON report here");
+  sub->add_option("--command-trace", o->cmd_trace,
+                  "write every DRAM command as CSV (cycle,channel,rank,bankgroup,bank,command,row)");
+  return [o]() -> int {
+    PlatformConfig pc = load_platform(resolve_platform(o->platform));
+    for (const std::string* out : {&o->report, &o->cmd_trace})
+      if (!out->empty()) {
+        if (*out == o->trace || *out == pc.file)
+          throw std::runtime_error(fmt::format("output '{}' would overwrite an input", *out));
+        check_output_path(*out, out == &o->report ? "report" : "command trace");
+      }
+    std::unique_ptr<dram::CommandTraceWriter> cmds;
+    if (!o->cmd_trace.empty()) cmds = std::make_unique<dram::CommandTraceWriter>(o->cmd_trace);
+    std::cout << fmt::format("platform {} ({}): {} x {} channel(s), {} rank(s), {:.1f} GB/s peak\n",
+                             pc.name, pc.file, pc.dram.channels, pc.dram.spec.name,
+                             pc.dram.channel.ranks,
+                             pc.dram.spec.peak_gbps() * pc.dram.channels);
+    std::vector<Run> runs;
+    if (!o->trace.empty() || !o->pattern.empty()) {
+      runs.push_back(run_one(pc, *o, o->pattern, o->write_fraction, cmds.get()));
+    } else {
+      // Built-in demo: the three questions people ask a memory system first.
+      runs.push_back(run_one(pc, *o, "seq", 0.0, cmds.get()));
+      runs.push_back(run_one(pc, *o, "random", 0.0, cmds.get()));
+      runs.push_back(run_one(pc, *o, "random", 1.0 / 3.0, cmds.get()));
+    }
+    for (const auto& r : runs) print_summary(r);
+    if (!o->report.empty()) {
+      nlohmann::ordered_json out;
+      if (runs.size() == 1) {
+        out = runs[0].report;
+      } else {
+        out["schema"] = "pnmvp.dram-demo.v1";
+        out["runs"] = nlohmann::ordered_json::array();
+        for (const auto& r : runs) out["runs"].push_back(r.report);
+      }
+      write_report(o->report, out);
+      std::cout << "report written to " << o->report << "\n";
+    }
+    return 0;
+  };
+}
+
+std::function<int()> add_params(CLI::App& app, const Globals&) {
+  auto platform = std::make_shared<std::string>(kDefaultDramPlatform);
+  CLI::App* sub = app.add_subcommand("params", "list every parameter a platform sets, with "
+                                               "unit, range, description and source");
+  sub->add_option("--platform", *platform, "platform JSON file or shipped platform name")
+      ->capture_default_str();
+  return [platform]() -> int {
+    PlatformConfig pc = load_platform(resolve_platform(*platform));
+    for (const auto& p : pc.params)
+      std::cout << fmt::format("{:<48} {:>12} {:<8} {:<22} {}{}\n", p.path, p.value, p.unit,
+                               p.range, p.description,
+                               p.source.empty() ? "" : " [source: " + p.source + "]");
+    return 0;
+  };
+}
+
+} // namespace pnm::cli

@@ -1,0 +1,48 @@
+// pnmvp: the virtual platform's command line. One subcommand per job.
+#include "commands.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "dram/trace_source.h"
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+
+// libsystemc.so carries its own main() calling sc_main(); ours, defined in
+// the executable, takes precedence, and this sc_main only satisfies the link.
+extern "C" int sc_main(int, char**) { return 1; }
+
+int main(int argc, char** argv) {
+  setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 1);
+  CLI::App app{"pnmvp: virtual platform of a CXL Type-3 memory device with near-memory "
+               "attention compute"};
+  app.require_subcommand(1);
+  pnm::cli::Globals g;
+  app.add_flag("-v,--verbose", g.verbose, "log informational messages");
+  app.add_flag("--debug", g.debug, "log debug messages (very chatty)");
+  std::map<std::string, std::function<int()>> runners;
+  runners["dram"] = pnm::cli::add_dram(app, g);
+  runners["params"] = pnm::cli::add_params(app, g);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  pnm::log::set_level(g.debug ? pnm::log::Level::debug
+                      : g.verbose ? pnm::log::Level::info
+                                  : pnm::log::Level::warning);
+  try {
+    for (auto& [name, run] : runners)
+      if (app.got_subcommand(name)) return run();
+  } catch (const pnm::ConfigError& e) {
+    std::cerr << "pnmvp: config error: " << e.what() << "\n";
+    return 2;
+  } catch (const pnm::dram::TraceError& e) {
+    std::cerr << "pnmvp: trace error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "pnmvp: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 1;
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job: set up, build, and run pnmvp on the built-in default platform
+# and workload. Extra arguments go to pnmvp (default: the DRAM demo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh build
+if (($#)); then exec ./build/pnmvp "$@"; else exec ./build/pnmvp dram; fi
