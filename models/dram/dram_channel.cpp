@@ -30,6 +30,11 @@ inline void raise(Cycle& v, Cycle t) {
   if (t > v) v = t;
 }
 inline Cycle sub_sat(Cycle a, Cycle b) { return a > b ? a - b : 0; }
+// FR-FCFS order: earliest issue first; at equal time a column command (row
+// hit) beats a row command; then the oldest request.
+inline bool beats(Cycle t, bool col, Cycle arrive, Cycle bt, bool bcol, Cycle barrive) {
+  return t < bt || (t == bt && (col > bcol || (col == bcol && arrive < barrive)));
+}
 } // namespace
 
 DramChannel::DramChannel(const DramSpec& spec, const ChannelConfig& cfg, uint32_t index)
@@ -116,23 +121,46 @@ void DramChannel::enqueue(ChannelRequest r) {
   slots_[static_cast<size_t>(s)].req = r;
   slots_[static_cast<size_t>(s)].cls = 0;
   int type = r.write ? 1 : 0;
-  link(flat_bank(r.da), type, s);
+  const uint32_t b = flat_bank(r.da);
+  const bool was_best_bank = decision_.slot >= 0 && decision_.bank == b;
+  link(b, type, s);
   ++queued_[type];
   if (r.write) ++write_addrs_[r.addr];
-  decision_.valid = false;
+  // Re-deciding from scratch after every arrival doubles the scheduler's
+  // work. The pending decision is still the best over every other bank, and
+  // this bank's old candidate (older than the new request) had lost, so only
+  // this bank's new candidate needs a look, unless the write mode flips, the
+  // bank held the winner, or the winner is a refresh (whose blocking rule
+  // depends on the candidates it beat).
+  if (!decision_.valid) return;
+  if (write_mode_after_update() != write_mode_) {
+    decision_.valid = false;
+    return;
+  }
+  if (type != (write_mode_ ? 1 : 0)) return; // not the queue being served
+  if (was_best_bank || decision_.slot < 0) {
+    decision_.valid = false;
+    return;
+  }
+  Decision d;
+  Cycle arrive;
+  bool col;
+  if (evaluate(b, type, d, arrive, col) &&
+      (decision_.time == kNever || beats(d.time, col, arrive, decision_.time, best_col_, best_arrive_))) {
+    decision_ = d;
+    best_arrive_ = arrive;
+    best_col_ = col;
+  }
 }
 
-void DramChannel::update_write_mode() {
+bool DramChannel::write_mode_after_update() const {
   // Ramulator 2's generic controller rule: drain writes when their queue is
   // above the high watermark or no read waits; stop below the low watermark.
   const double wq = static_cast<double>(queued_[1]);
   const double cap = static_cast<double>(cfg_.write_queue_entries);
-  if (!write_mode_) {
-    if (wq > cfg_.write_high_watermark * cap || (queued_[0] == 0 && queued_[1] > 0))
-      write_mode_ = true;
-  } else if ((wq < cfg_.write_low_watermark * cap && queued_[0] > 0) || queued_[1] == 0) {
-    write_mode_ = false;
-  }
+  if (!write_mode_)
+    return wq > cfg_.write_high_watermark * cap || (queued_[0] == 0 && queued_[1] > 0);
+  return !((wq < cfg_.write_low_watermark * cap && queued_[0] > 0) || queued_[1] == 0);
 }
 
 Cycle DramChannel::earliest_act(uint32_t b) const {
@@ -189,50 +217,60 @@ void DramChannel::refresh_candidate(uint32_t b, int type) {
   bank.cand_valid[type] = true;
 }
 
+bool DramChannel::evaluate(uint32_t b, int type, Decision& out, Cycle& arrive, bool& col) {
+  BankState& bank = banks_[b];
+  if (!bank.cand_valid[type]) refresh_candidate(b, type);
+  col = bank.cand_col[type];
+  const uint32_t rank = rank_of(b);
+  const RankState& rk = ranks_[rank];
+  Cycle t;
+  Command cmd;
+  if (col) {
+    const GroupState& g = groups_[group_of(b)];
+    cmd = type ? Command::WR : Command::RD;
+    t = type ? std::max({bank.next_wr, g.next_wr, rk.next_wr, cmd_bus_free_})
+             : std::max({bank.next_rd, g.next_rd, rk.next_rd, cmd_bus_free_});
+  } else if (bank.open_row >= 0) {
+    cmd = Command::PRE;
+    t = std::max({bank.next_pre, rk.next_pre, cmd_bus_free_});
+  } else {
+    cmd = Command::ACT;
+    t = std::max({bank.next_act, groups_[group_of(b)].next_act, rk.next_act, cmd_bus_free_});
+    if (rk.faw_count >= 4) raise(t, rk.faw[rk.faw_idx] + spec_.timing.tFAW);
+  }
+  if (t >= rk.refresh_due) return false; // refresh owns the rank from then on
+  const int32_t s = bank.cand_slot[type];
+  out = Decision{true, t, cmd, b, rank, s};
+  arrive = slots_[static_cast<size_t>(s)].req.arrive;
+  return true;
+}
+
 void DramChannel::decide() {
   update_write_mode();
   Decision best;
   Cycle best_arrive = kNever;
   bool best_col = false;
   const int type = write_mode_ ? 1 : 0;
-  const DramTiming& T = spec_.timing;
   for (uint32_t b : active_[type]) {
     BankState& bank = banks_[b];
-    if (!bank.cand_valid[type]) refresh_candidate(b, type);
-    const bool col = bank.cand_col[type];
     // Bank-level bound first: most banks lose on it and need nothing more.
-    Cycle t = col ? (type ? bank.next_wr : bank.next_rd)
-                  : (bank.open_row >= 0 ? bank.next_pre : bank.next_act);
-    if (best.valid && t > best.time) continue;
-    const uint32_t rank = rank_of(b);
-    const RankState& rk = ranks_[rank];
-    Command cmd;
-    if (col) {
-      const GroupState& g = groups_[group_of(b)];
-      cmd = type ? Command::WR : Command::RD;
-      t = std::max({t, type ? g.next_wr : g.next_rd, type ? rk.next_wr : rk.next_rd, cmd_bus_free_});
-    } else if (bank.open_row >= 0) {
-      cmd = Command::PRE;
-      t = std::max({t, rk.next_pre, cmd_bus_free_});
-    } else {
-      cmd = Command::ACT;
-      t = std::max({t, groups_[group_of(b)].next_act, rk.next_act, cmd_bus_free_});
-      if (rk.faw_count >= 4) raise(t, rk.faw[rk.faw_idx] + T.tFAW);
+    if (best.valid && bank.cand_valid[type]) {
+      Cycle bound = bank.cand_col[type] ? (type ? bank.next_wr : bank.next_rd)
+                                        : (bank.open_row >= 0 ? bank.next_pre : bank.next_act);
+      if (bound > best.time) continue;
     }
-    if (t >= rk.refresh_due) continue; // refresh owns the rank from then on
-    if (best.valid && t > best.time) continue;
-    const int32_t s = bank.cand_slot[type];
-    const Cycle arrive = slots_[static_cast<size_t>(s)].req.arrive;
-    // FR-FCFS: earliest issue first; at equal time a column command (row hit)
-    // beats a row command; then the oldest request.
-    bool better = !best.valid || t < best.time ||
-                  (col > best_col || (col == best_col && arrive < best_arrive));
-    if (better) {
-      best = Decision{true, t, cmd, b, rank, s};
+    Decision d;
+    Cycle arrive;
+    bool col;
+    if (!evaluate(b, type, d, arrive, col)) continue;
+    if (!best.valid || beats(d.time, col, arrive, best.time, best_col, best_arrive)) {
+      best = d;
       best_arrive = arrive;
       best_col = col;
     }
   }
+  best_arrive_ = best_arrive;
+  best_col_ = best_col;
   if (cfg_.refresh) {
     for (uint32_t r = 0; r < cfg_.ranks; ++r) {
       const RankState& rk = ranks_[r];

@@ -162,7 +162,10 @@ private:
   void invalidate(uint32_t b) { banks_[b].cand_valid[0] = banks_[b].cand_valid[1] = false; }
 
   void decide();
-  void update_write_mode();
+  bool write_mode_after_update() const;
+  void update_write_mode() { write_mode_ = write_mode_after_update(); }
+  // Evaluates bank b's candidate; returns false if it has none or refresh owns its rank.
+  bool evaluate(uint32_t b, int type, Decision& out, Cycle& arrive, bool& col);
   Cycle earliest_act(uint32_t b) const;
   Cycle earliest_pre(uint32_t b) const;
   Cycle earliest_col(uint32_t b, bool write) const;
@@ -200,6 +203,8 @@ private:
   Cycle cmd_bus_free_ = 0;
   Cycle last_data_ = 0;
   Decision decision_;
+  Cycle best_arrive_ = kNever; // arrival and kind of the pending decision's request
+  bool best_col_ = false;
   uint64_t next_id_ = 0;
   ChannelCounters counters_;
   CompletionFn on_complete_;
