@@ -39,7 +39,8 @@ inline bool beats(Cycle t, bool col, Cycle arrive, Cycle bt, bool bcol, Cycle ba
 
 DramChannel::DramChannel(const DramSpec& spec, const ChannelConfig& cfg, uint32_t index)
     : spec_(spec), cfg_(cfg), index_(index), banks_per_rank_(spec.org.banks_per_rank()) {
-  if (cfg_.ranks == 0) throw std::invalid_argument("DramChannel: ranks must be at least 1");
+  if (cfg_.ranks == 0 || cfg_.ranks > kMaxRanks)
+    throw std::invalid_argument(fmt::format("DramChannel: ranks must be 1..{}", kMaxRanks));
   if (cfg_.read_queue_entries == 0 || cfg_.write_queue_entries == 0)
     throw std::invalid_argument("DramChannel: queues must hold at least one request");
   while ((1u << group_shift_) < spec_.org.banks_per_group) ++group_shift_;
@@ -73,6 +74,12 @@ void DramChannel::link(uint32_t b, int type, int32_t s) {
   else bank.head[type] = s;
   bank.tail[type] = s;
   bank.cand_valid[type] = false;
+  touch_group(group_of(b));
+  slot.aprev = atail_[type];
+  slot.anext = -1;
+  if (atail_[type] >= 0) slots_[static_cast<size_t>(atail_[type])].anext = s;
+  else ahead_[type] = s;
+  atail_[type] = s;
   if (bank.count[type]++ == 0) {
     active_pos_[type][b] = static_cast<int32_t>(active_[type].size());
     active_[type].push_back(b);
@@ -87,6 +94,11 @@ void DramChannel::unlink(uint32_t b, int type, int32_t s) {
   if (slot.next >= 0) slots_[static_cast<size_t>(slot.next)].prev = slot.prev;
   else bank.tail[type] = slot.prev;
   bank.cand_valid[type] = false;
+  touch_group(group_of(b));
+  if (slot.aprev >= 0) slots_[static_cast<size_t>(slot.aprev)].anext = slot.anext;
+  else ahead_[type] = slot.anext;
+  if (slot.anext >= 0) slots_[static_cast<size_t>(slot.anext)].aprev = slot.aprev;
+  else atail_[type] = slot.aprev;
   if (--bank.count[type] == 0) {
     int32_t pos = active_pos_[type][b];
     uint32_t last = active_[type].back();
@@ -118,10 +130,11 @@ void DramChannel::enqueue(ChannelRequest r) {
     throw std::logic_error(fmt::format("channel {}: enqueue into a full queue", index_));
   int32_t s = free_slots_.back();
   free_slots_.pop_back();
+  const uint32_t b = flat_bank(r.da);
   slots_[static_cast<size_t>(s)].req = r;
   slots_[static_cast<size_t>(s)].cls = 0;
+  slots_[static_cast<size_t>(s)].bank = b;
   int type = r.write ? 1 : 0;
-  const uint32_t b = flat_bank(r.da);
   const bool was_best_bank = decision_.slot >= 0 && decision_.bank == b;
   link(b, type, s);
   ++queued_[type];
@@ -200,6 +213,21 @@ Cycle DramChannel::earliest_ref(uint32_t rank) const {
   return t;
 }
 
+uint32_t DramChannel::class_of(uint32_t b, int type) const {
+  const BankState& bank = banks_[b];
+  return bank.cand_col[type] ? 2 : bank.open_row >= 0 ? 1 : 0;
+}
+
+Cycle DramChannel::own_bound(uint32_t b, int type) const {
+  const BankState& bank = banks_[b];
+  if (bank.cand_col[type]) {
+    const GroupState& g = groups_[group_of(b)];
+    return type ? std::max(bank.next_wr, g.next_wr) : std::max(bank.next_rd, g.next_rd);
+  }
+  if (bank.open_row >= 0) return bank.next_pre;
+  return std::max(bank.next_act, groups_[group_of(b)].next_act);
+}
+
 void DramChannel::refresh_candidate(uint32_t b, int type) {
   BankState& bank = banks_[b];
   int32_t s = bank.head[type];
@@ -247,27 +275,77 @@ bool DramChannel::evaluate(uint32_t b, int type, Decision& out, Cycle& arrive, b
 
 void DramChannel::decide() {
   update_write_mode();
-  Decision best;
-  Cycle best_arrive = kNever;
-  bool best_col = false;
   const int type = write_mode_ ? 1 : 0;
-  for (uint32_t b : active_[type]) {
-    BankState& bank = banks_[b];
-    // Bank-level bound first: most banks lose on it and need nothing more.
-    if (best.valid && bank.cand_valid[type]) {
-      Cycle bound = bank.cand_col[type] ? (type ? bank.next_wr : bank.next_rd)
-                                        : (bank.open_row >= 0 ? bank.next_pre : bank.next_act);
-      if (bound > best.time) continue;
+  // Every candidate issues at max(own, class bound): `own` is its bank- and
+  // bank-group-level bound, the class bound is its rank's (tRRD_S/tFAW for
+  // ACT, tPPD for PRE, tCCD_S/tWTR_S/tRTW for RD/WR) and the command bus.
+  // Pass 1 finds each class's earliest time; the FR-FCFS winner is then the
+  // oldest candidate of the best class whose own bound is within it (pass 2,
+  // in arrival order, stops at the first). Same pick as scoring every bank.
+  const size_t nclass = ranks_.size() * 3; // per rank: ACT, PRE, column
+  std::fill_n(cls_min_own_.begin(), nclass, kNever);
+  const uint32_t bpg = spec_.org.banks_per_group;
+  for (uint32_t g = 0; g < groups_.size(); ++g) {
+    GroupState& grp = groups_[g];
+    if (grp.dirty[type]) {
+      Cycle* m = grp.min_own[type];
+      m[0] = m[1] = m[2] = kNever;
+      for (uint32_t b = g * bpg; b < (g + 1) * bpg; ++b) {
+        if (!banks_[b].count[type]) continue;
+        if (!banks_[b].cand_valid[type]) refresh_candidate(b, type);
+        const uint32_t k = class_of(b, type);
+        m[k] = std::min(m[k], own_bound(b, type));
+      }
+      grp.dirty[type] = false;
     }
-    Decision d;
-    Cycle arrive;
-    bool col;
-    if (!evaluate(b, type, d, arrive, col)) continue;
-    if (!best.valid || beats(d.time, col, arrive, best.time, best_col, best_arrive)) {
-      best = d;
-      best_arrive = arrive;
+    const size_t base = (g >> (rank_shift_ - group_shift_)) * 3;
+    for (int k = 0; k < 3; ++k) cls_min_own_[base + k] = std::min(cls_min_own_[base + k], grp.min_own[type][k]);
+  }
+  Cycle best_time = kNever;
+  bool best_col = false;
+  for (size_t cls = 0; cls < nclass; ++cls) {
+    if (cls_min_own_[cls] == kNever) continue;
+    const RankState& rk = ranks_[cls / 3];
+    Cycle t = std::max(cls_min_own_[cls], cmd_bus_free_);
+    switch (cls % 3) {
+    case 0:
+      raise(t, rk.next_act);
+      if (rk.faw_count >= 4) raise(t, rk.faw[rk.faw_idx] + spec_.timing.tFAW);
+      break;
+    case 1: raise(t, rk.next_pre); break;
+    default: raise(t, type ? rk.next_wr : rk.next_rd); break;
+    }
+    cls_time_[cls] = t;
+    if (t >= rk.refresh_due) { // refresh owns the rank from then on
+      cls_min_own_[cls] = kNever;
+      continue;
+    }
+    const bool col = cls % 3 == 2;
+    if (t < best_time || (t == best_time && col && !best_col)) {
+      best_time = t;
       best_col = col;
     }
+  }
+  Decision best;
+  Cycle best_arrive = kNever;
+  if (best_time != kNever) {
+    for (int32_t s = ahead_[type]; s >= 0; s = slots_[static_cast<size_t>(s)].anext) {
+      const uint32_t b = slots_[static_cast<size_t>(s)].bank;
+      const BankState& bank = banks_[b];
+      if (bank.cand_slot[type] != s) continue;
+      const uint32_t kind = class_of(b, type);
+      const size_t cls = rank_of(b) * 3 + kind;
+      if (cls_min_own_[cls] == kNever || cls_time_[cls] != best_time || (kind == 2) != best_col)
+        continue;
+      if (own_bound(b, type) > best_time) continue;
+      const Command cmd = kind == 2 ? (type ? Command::WR : Command::RD)
+                          : kind == 1 ? Command::PRE
+                                      : Command::ACT;
+      best = Decision{true, best_time, cmd, b, rank_of(b), s};
+      best_arrive = slots_[static_cast<size_t>(s)].req.arrive;
+      break;
+    }
+    assert(best.valid);
   }
   best_arrive_ = best_arrive;
   best_col_ = best_col;
@@ -498,6 +576,12 @@ void DramChannel::issue(const Decision& d) {
   }
   default:
     throw std::logic_error("DramChannel: unexpected decision");
+  }
+  if (cmd == Command::REF || cmd == Command::PREA) {
+    const uint32_t groups_per_rank = spec_.org.bank_groups;
+    for (uint32_t g = d.rank * groups_per_rank; g < (d.rank + 1) * groups_per_rank; ++g) touch_group(g);
+  } else {
+    touch_group(group_of(d.bank));
   }
   cmd_bus_free_ = t + (two_cycle(cmd) ? 2 : 1);
   ++counters_.commands[static_cast<size_t>(cmd)];

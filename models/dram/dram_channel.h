@@ -114,8 +114,10 @@ public:
 private:
   struct Slot {
     ChannelRequest req;
-    int32_t prev = -1, next = -1;
+    int32_t prev = -1, next = -1;   // within its bank's queue
+    int32_t aprev = -1, anext = -1; // across the channel, in arrival order
     uint8_t cls = 0; // 0 none yet, 1 needed ACT (miss), 2 needed PRE (conflict)
+    uint32_t bank = 0; // flat bank index
   };
   struct BankState {
     int64_t open_row = -1;
@@ -131,6 +133,11 @@ private:
   };
   struct GroupState {
     Cycle next_act = 0, next_rd = 0, next_wr = 0;
+    // Minimum own bound of this group's bank candidates per queue type and
+    // kind (ACT, PRE, column); recomputed only when something in the group
+    // changed (dirty), which is what keeps decide() from scanning every bank.
+    Cycle min_own[2][3] = {{kNever, kNever, kNever}, {kNever, kNever, kNever}};
+    bool dirty[2] = {true, true};
   };
   struct RankState {
     Cycle next_act = 0, next_rd = 0, next_wr = 0, next_pre = 0, next_ref = 0;
@@ -159,7 +166,13 @@ private:
   uint32_t group_of(uint32_t flat) const { return flat >> group_shift_; }
   uint32_t rank_of(uint32_t flat) const { return flat >> rank_shift_; }
   void refresh_candidate(uint32_t b, int type);
-  void invalidate(uint32_t b) { banks_[b].cand_valid[0] = banks_[b].cand_valid[1] = false; }
+  uint32_t class_of(uint32_t b, int type) const; // 0 ACT, 1 PRE, 2 column (cached candidate)
+  Cycle own_bound(uint32_t b, int type) const;   // bank- and group-level bound of that candidate
+  void invalidate(uint32_t b) {
+    banks_[b].cand_valid[0] = banks_[b].cand_valid[1] = false;
+    touch_group(group_of(b));
+  }
+  void touch_group(uint32_t g) { groups_[g].dirty[0] = groups_[g].dirty[1] = true; }
 
   void decide();
   bool write_mode_after_update() const;
@@ -195,6 +208,7 @@ private:
   std::vector<Slot> slots_;
   std::vector<int32_t> free_slots_;
   std::vector<uint32_t> active_[2];     // banks with queued reads / writes
+  int32_t ahead_[2] = {-1, -1}, atail_[2] = {-1, -1}; // arrival-ordered queues
   std::vector<int32_t> active_pos_[2];  // position of each bank in active_, or -1
   std::unordered_map<uint64_t, uint32_t> write_addrs_; // for read forwarding
   size_t queued_[2] = {0, 0};
@@ -203,6 +217,8 @@ private:
   Cycle cmd_bus_free_ = 0;
   Cycle last_data_ = 0;
   Decision decision_;
+  static constexpr size_t kMaxRanks = 4;
+  std::array<Cycle, kMaxRanks * 3> cls_min_own_{}, cls_time_{}; // decide() scratch, rank x {ACT, PRE, column}
   Cycle best_arrive_ = kNever; // arrival and kind of the pending decision's request
   bool best_col_ = false;
   uint64_t next_id_ = 0;
