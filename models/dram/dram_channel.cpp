@@ -283,23 +283,34 @@ void DramChannel::decide() {
   // oldest candidate of the best class whose own bound is within it (pass 2,
   // in arrival order, stops at the first). Same pick as scoring every bank.
   const size_t nclass = ranks_.size() * 3; // per rank: ACT, PRE, column
-  std::fill_n(cls_min_own_.begin(), nclass, kNever);
   const uint32_t bpg = spec_.org.banks_per_group;
-  for (uint32_t g = 0; g < groups_.size(); ++g) {
-    GroupState& grp = groups_[g];
-    if (grp.dirty[type]) {
+  const uint32_t gpr = spec_.org.bank_groups;
+  BankState* const banks = banks_.data();
+  for (uint32_t r = 0; r < cfg_.ranks; ++r) {
+    Cycle m0 = kNever, m1 = kNever, m2 = kNever; // locals: keeps the loop in registers
+    for (uint32_t g = r * gpr; g < (r + 1) * gpr; ++g) {
+      GroupState& grp = groups_[g];
       Cycle* m = grp.min_own[type];
-      m[0] = m[1] = m[2] = kNever;
-      for (uint32_t b = g * bpg; b < (g + 1) * bpg; ++b) {
-        if (!banks_[b].count[type]) continue;
-        if (!banks_[b].cand_valid[type]) refresh_candidate(b, type);
-        const uint32_t k = class_of(b, type);
-        m[k] = std::min(m[k], own_bound(b, type));
+      if (grp.dirty[type]) {
+        m[0] = m[1] = m[2] = kNever;
+        for (uint32_t b = g * bpg; b < (g + 1) * bpg; ++b) {
+          BankState& bank = banks[b];
+          if (!bank.count[type]) continue;
+          if (!bank.cand_valid[type]) refresh_candidate(b, type);
+          const uint32_t k = class_of(b, type);
+          bank.cand_kind[type] = static_cast<uint8_t>(k);
+          bank.cand_own[type] = own_bound(b, type);
+          m[k] = std::min(m[k], bank.cand_own[type]);
+        }
+        grp.dirty[type] = false;
       }
-      grp.dirty[type] = false;
+      m0 = std::min(m0, m[0]);
+      m1 = std::min(m1, m[1]);
+      m2 = std::min(m2, m[2]);
     }
-    const size_t base = (g >> (rank_shift_ - group_shift_)) * 3;
-    for (int k = 0; k < 3; ++k) cls_min_own_[base + k] = std::min(cls_min_own_[base + k], grp.min_own[type][k]);
+    cls_min_own_[r * 3] = m0;
+    cls_min_own_[r * 3 + 1] = m1;
+    cls_min_own_[r * 3 + 2] = m2;
   }
   Cycle best_time = kNever;
   bool best_col = false;
@@ -332,12 +343,11 @@ void DramChannel::decide() {
     for (int32_t s = ahead_[type]; s >= 0; s = slots_[static_cast<size_t>(s)].anext) {
       const uint32_t b = slots_[static_cast<size_t>(s)].bank;
       const BankState& bank = banks_[b];
-      if (bank.cand_slot[type] != s) continue;
-      const uint32_t kind = class_of(b, type);
+      if (bank.cand_slot[type] != s || bank.cand_own[type] > best_time) continue;
+      const uint32_t kind = bank.cand_kind[type];
       const size_t cls = rank_of(b) * 3 + kind;
       if (cls_min_own_[cls] == kNever || cls_time_[cls] != best_time || (kind == 2) != best_col)
         continue;
-      if (own_bound(b, type) > best_time) continue;
       const Command cmd = kind == 2 ? (type ? Command::WR : Command::RD)
                           : kind == 1 ? Command::PRE
                                       : Command::ACT;

@@ -130,6 +130,10 @@ private:
     bool cand_valid[2] = {false, false};
     bool cand_col[2] = {false, false};
     int32_t cand_slot[2] = {-1, -1};
+    // Kind (0 ACT, 1 PRE, 2 column) and own bound of that candidate, valid
+    // while the bank's group is clean for that type.
+    uint8_t cand_kind[2] = {0, 0};
+    Cycle cand_own[2] = {0, 0};
   };
   struct GroupState {
     Cycle next_act = 0, next_rd = 0, next_wr = 0;
