@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include <atomic>
+#include <cstdio>
 #include <systemc>
 
 namespace pnm::log {
@@ -10,16 +11,30 @@ std::atomic<int> g_level{static_cast<int>(Level::warning)};
 std::atomic<unsigned long> g_warnings{0};
 std::atomic<unsigned long> g_errors{0};
 
-struct Setup {
-  Setup() {
-    // SC_ERROR would throw by default; our errors are reported, callers act.
-    sc_core::sc_report_handler::set_actions("pnm", sc_core::SC_ERROR,
-                                            sc_core::SC_LOG | sc_core::SC_DISPLAY);
+// Compact one-line reports on stderr, so logs never mix into a command's
+// stdout (summaries, JSON lines). SystemC's own reports come through here too.
+void handler(const sc_core::sc_report& rep, const sc_core::sc_actions& actions) {
+  if (actions & sc_core::SC_DISPLAY) {
+    const char* sev = "info";
+    switch (rep.get_severity()) {
+    case sc_core::SC_WARNING: sev = "warning"; break;
+    case sc_core::SC_ERROR: sev = "error"; break;
+    case sc_core::SC_FATAL: sev = "fatal"; break;
+    default: break;
+    }
+    std::fprintf(stderr, "[%s] %s: %s\n", sev, rep.get_msg_type(), rep.get_msg());
   }
+  // Let SystemC act on everything but display (throw, stop, abort, ...).
+  sc_core::sc_report_handler::default_handler(rep, actions & ~sc_core::SC_DISPLAY);
+}
+
+struct Setup {
+  Setup() { sc_core::sc_report_handler::set_handler(handler); }
 };
 } // namespace
 
 void set_level(Level l) {
+  static Setup setup; // our handler from the first call on
   g_level = static_cast<int>(l);
   sc_core::sc_report_handler::set_verbosity_level(l >= Level::debug  ? sc_core::SC_DEBUG
                                                   : l >= Level::info ? sc_core::SC_MEDIUM

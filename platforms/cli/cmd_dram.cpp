@@ -1,6 +1,7 @@
 // pnmvp dram: replay a memory trace (or synthetic traffic) through the
 // platform's DDR5 channels and report bandwidth, latency, commands, energy.
 #include "commands.h"
+#include "common/log.h"
 #include "common/report.h"
 #include "common/rss.h"
 #include "dram/command_trace.h"
@@ -49,7 +50,11 @@ Run run_one(const PlatformConfig& pc, const DramOpts& o, const std::string& patt
                            100 * write_fraction,
                            pattern == "stride" ? fmt::format(", stride {} B", o.stride) : "");
   }
+  log::info("dram", "replaying {} on {} channel(s), capacity {} GiB, mapping {}", workload,
+            dram.channel_count(), dram.capacity_bytes() >> 30, dram.mapper().canonical());
   dram::ReplayResult r = dram::replay(dram, *src);
+  log::info("dram", "{} requests in {:.3f} s wall, last data at cycle {}", r.requests, r.wall_s,
+            r.end_cycle);
   auto j = dram::replay_report(dram, r, pc.file, workload);
   j["peak_rss_mib"] = peak_rss_mib();
   return {workload, j};
@@ -104,6 +109,7 @@ std::function<int()> add_dram(CLI::App& app, const Globals&) {
                   "write every DRAM command as CSV (cycle,channel,rank,bankgroup,bank,command,row)");
   return [o]() -> int {
     PlatformConfig pc = load_platform(resolve_platform(o->platform));
+    log::info("platform", "loaded {} from {} ({} parameters)", pc.name, pc.file, pc.params.size());
     for (const std::string* out : {&o->report, &o->cmd_trace})
       if (!out->empty()) {
         if (*out == o->trace || *out == pc.file)
