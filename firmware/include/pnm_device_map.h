@@ -1,0 +1,125 @@
+/*
+ * pnm_device_map.h: the controller core's view of the device bus.
+ *
+ * This is the ONLY place where device register addresses live. It is plain
+ * preprocessor + C so that three consumers read the same numbers:
+ *   - the firmware (C, RV32),
+ *   - the linker script (preprocessed with PNM_LINKER_SCRIPT defined),
+ *   - the C++ models (models/cpu and the SystemC bus/adapters).
+ * Sizes are in bytes (suffix _BYTES), register offsets are from the block
+ * base (suffix _OFF). All registers are 32 bits wide, little-endian, and
+ * must be accessed with naturally aligned 32-bit loads/stores unless a
+ * block says otherwise (misaligned bus accesses take an access fault).
+ * docs/CPU.md has the same map as a table.
+ */
+#ifndef PNM_DEVICE_MAP_H
+#define PNM_DEVICE_MAP_H
+
+/* Unsigned constant that the linker script can also parse (ld has no U). */
+#if defined(PNM_LINKER_SCRIPT) || defined(__ASSEMBLER__)
+#define PNM_U(x) x
+#else
+#define PNM_U(x) x##U
+#endif
+
+/* ------------------------------------------------------------------------
+ * Tightly coupled memories (inside the core; never reach the bus).
+ * ITCM holds the boot image (code, read-only data and the load image of
+ * .data); it is read+execute for the firmware. DTCM holds data, heap and
+ * stack; it is read+write, not executable.
+ * ---------------------------------------------------------------------- */
+#define PNM_ITCM_BASE PNM_U(0x00000000)
+#define PNM_ITCM_SIZE_BYTES PNM_U(0x00020000) /* 128 KiB */
+#define PNM_DTCM_BASE PNM_U(0x00100000)
+#define PNM_DTCM_SIZE_BYTES PNM_U(0x00020000) /* 128 KiB */
+#define PNM_RESET_PC PNM_ITCM_BASE /* ELF entry overrides it */
+
+/* ------------------------------------------------------------------------
+ * Peripheral space. 0x1000_0000 .. 0x1FFF_FFFF.
+ * The first four 4 KiB blocks belong to the core complex (modelled inside
+ * pnm::cpu::RiscvCore, zero bus latency); everything else is a TLM target
+ * reached through the core's bus port.
+ * ---------------------------------------------------------------------- */
+#define PNM_PERIPH_BASE PNM_U(0x10000000)
+#define PNM_PERIPH_SIZE_BYTES PNM_U(0x10000000)
+#define PNM_BLOCK_SIZE_BYTES PNM_U(0x1000) /* core-complex block size */
+
+/* Interrupt controller (core complex). 32 edge-triggered, latched lines
+ * feeding the machine external interrupt (mcause 0x8000000B). A device
+ * event sets PENDING[line]; the line interrupts when ENABLE[line] is set. */
+#define PNM_INTC_BASE PNM_U(0x10000000)
+#define PNM_INTC_PENDING_OFF PNM_U(0x00)     /* R: latched pending lines */
+#define PNM_INTC_ENABLE_OFF PNM_U(0x04)      /* RW: line enables */
+#define PNM_INTC_CLAIM_OFF PNM_U(0x08)       /* R: lowest pending&enabled line, clears it */
+#define PNM_INTC_SET_PENDING_OFF PNM_U(0x0C) /* W1S: software-raise lines */
+#define PNM_INTC_CLR_PENDING_OFF PNM_U(0x10) /* W1C: drop pending lines */
+#define PNM_INTC_CLAIM_NONE PNM_U(0xFFFFFFFF) /* CLAIM value when nothing is pending */
+#define PNM_INTC_LINE_COUNT 32
+
+/* Machine timer (core complex), CLINT-like. MTIME counts simulated time at
+ * FREQ_HZ; the timer interrupt (mcause 0x80000007) is pending while
+ * MTIME >= MTIMECMP. MTIMECMP resets to all-ones (never). */
+#define PNM_TIMER_BASE PNM_U(0x10001000)
+#define PNM_TIMER_MTIME_LO_OFF PNM_U(0x00)    /* R */
+#define PNM_TIMER_MTIME_HI_OFF PNM_U(0x04)    /* R */
+#define PNM_TIMER_MTIMECMP_LO_OFF PNM_U(0x08) /* RW */
+#define PNM_TIMER_MTIMECMP_HI_OFF PNM_U(0x0C) /* RW */
+#define PNM_TIMER_FREQ_HZ_OFF PNM_U(0x10)     /* R: MTIME ticks per second */
+
+/* Debug console (core complex): a write-only UART-like byte sink. */
+#define PNM_CONSOLE_BASE PNM_U(0x10002000)
+#define PNM_CONSOLE_TX_OFF PNM_U(0x00)     /* W: low byte is printed */
+#define PNM_CONSOLE_STATUS_OFF PNM_U(0x04) /* R: bit 0 = TX ready (always 1) */
+#define PNM_CONSOLE_STATUS_TX_READY PNM_U(0x1)
+
+/* Simulation control (core complex). Writing EXIT ends the simulation with
+ * that exit code; MARK emits a trace marker (firmware event) with a value. */
+#define PNM_SIMCTRL_BASE PNM_U(0x10003000)
+#define PNM_SIMCTRL_EXIT_OFF PNM_U(0x00) /* W: exit code */
+#define PNM_SIMCTRL_MARK_OFF PNM_U(0x04) /* W: trace marker value */
+
+/* Everything below is on the device bus (BusPort / TLM). */
+
+/* DRAM window control. Device DRAM (up to hundreds of GiB) is seen through
+ * a 1 GiB window at PNM_DRAM_WINDOW_BASE: controller address
+ * PNM_DRAM_WINDOW_BASE + off maps to device physical address
+ * (BASE_HI:BASE_LO) + off. BASE must be a multiple of
+ * PNM_DRAM_WINDOW_ALIGN_BYTES; the bus answers with an error for accesses
+ * beyond the installed DRAM. */
+#define PNM_DRAMWIN_CTRL_BASE PNM_U(0x10010000)
+#define PNM_DRAMWIN_BASE_LO_OFF PNM_U(0x00) /* RW: device address bits 31:0 */
+#define PNM_DRAMWIN_BASE_HI_OFF PNM_U(0x04) /* RW: device address bits 63:32 */
+#define PNM_DRAMWIN_SIZE_OFF PNM_U(0x08)    /* R: window size in bytes */
+#define PNM_DRAM_WINDOW_ALIGN_BYTES PNM_U(0x1000)
+
+/* Attention/top-k engine registers (layout owned by models/pnm). */
+#define PNM_ENGINE_BASE PNM_U(0x10100000)
+#define PNM_ENGINE_SIZE_BYTES PNM_U(0x00100000) /* 1 MiB */
+
+/* CXL mailbox window: the device side of the host's primary mailbox
+ * (capabilities, control, command, status, background status, payload at
+ * the CXL 2.0 section 8.2.8.4 offsets: payload from 0x20). 2 MiB leaves
+ * room for the largest (1 MiB) payload. */
+#define PNM_MBOX_BASE PNM_U(0x10200000)
+#define PNM_MBOX_SIZE_BYTES PNM_U(0x00200000) /* 2 MiB */
+
+/* Device DRAM window. */
+#define PNM_DRAM_WINDOW_BASE PNM_U(0x80000000)
+#define PNM_DRAM_WINDOW_SIZE_BYTES PNM_U(0x40000000) /* 1 GiB */
+
+/* ------------------------------------------------------------------------
+ * Interrupt lines into the interrupt controller.
+ * ---------------------------------------------------------------------- */
+#define PNM_IRQ_MBOX_DOORBELL 0 /* host set the mailbox doorbell */
+#define PNM_IRQ_SQ_DOORBELL 1   /* host rang a submission-queue doorbell */
+#define PNM_IRQ_ENGINE_DONE 2   /* engine finished a job */
+#define PNM_IRQ_ENGINE_ERROR 3  /* engine stopped on an error */
+#define PNM_IRQ_DRAM_EVENT 4    /* DRAM/RAS event (poison, ECC) */
+#define PNM_IRQ_SOFTWARE 31     /* raised by firmware or tests via SET_PENDING */
+
+/* ------------------------------------------------------------------------
+ * Exit codes the start-up code and runtime use (tests may use any other).
+ * ---------------------------------------------------------------------- */
+#define PNM_EXIT_TRAP_BASE PNM_U(0x100) /* unhandled exception: base + mcause */
+
+#endif /* PNM_DEVICE_MAP_H */
