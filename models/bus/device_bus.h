@@ -19,7 +19,10 @@ namespace pnm::bus {
 class DeviceBus : public sc_core::sc_module {
 public:
   tlm_utils::multi_passthrough_target_socket<DeviceBus> in_socket;
-  tlm_utils::multi_passthrough_initiator_socket<DeviceBus> out_socket;
+  // Zero targets is legal: every access then gets a decode error.
+  tlm_utils::multi_passthrough_initiator_socket<DeviceBus, 32, tlm::tlm_base_protocol_types, 0,
+                                                sc_core::SC_ZERO_OR_MORE_BOUND>
+      out_socket;
 
   explicit DeviceBus(sc_core::sc_module_name name);
 

@@ -1,0 +1,105 @@
+#include "host_bridge.h"
+
+#include "common/log.h"
+
+#include <cstring>
+
+namespace pnm {
+
+HostBridge::HostBridge(sc_core::sc_module_name name, const HostBridgeConfig& cfg)
+    : sc_module(name), config_socket("config_socket"), mmio_socket("mmio_socket"),
+      mem_socket("mem_socket"), cfg_(cfg) {
+  SC_HAS_PROCESS(HostBridge);
+  SC_THREAD(run_thread);
+}
+
+void HostBridge::set_program(std::function<void(sw::Backend&)> program, bool keep_running) {
+  program_ = std::move(program);
+  keep_running_ = keep_running;
+}
+
+void HostBridge::run_thread() {
+  if (!program_) return;
+  program_(*this);
+  done_ = true;
+  if (!keep_running_) sc_core::sc_stop();
+}
+
+void HostBridge::interrupt() {
+  ++pending_irqs_;
+  irq_event_.notify(sc_core::SC_ZERO_TIME);
+}
+
+bool HostBridge::access(tlm_utils::simple_initiator_socket<HostBridge>& s, bool write,
+                        uint64_t addr, void* data, size_t len) {
+  tlm::tlm_generic_payload tx;
+  tx.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  tx.set_address(addr);
+  tx.set_data_ptr(static_cast<unsigned char*>(data));
+  tx.set_data_length(static_cast<unsigned>(len));
+  tx.set_streaming_width(static_cast<unsigned>(len));
+  tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  sc_core::sc_time delay(2 * cfg_.root_port_latency_ns, sc_core::SC_NS);
+  s->b_transport(tx, delay);
+  sc_core::wait(delay); // the host thread blocks until the completion is back
+  if (tx.get_response_status() != tlm::TLM_OK_RESPONSE) {
+    ++errors_;
+    log::warn(name(), "{} of {} bytes at 0x{:x} on {} failed: {}", write ? "write" : "read", len,
+              addr, s.basename(), tx.get_response_string());
+    return false;
+  }
+  return true;
+}
+
+uint32_t HostBridge::config_read32(uint32_t offset) {
+  uint32_t v = 0;
+  return access(config_socket, false, offset, &v, 4) ? v : 0xffffffffu;
+}
+
+void HostBridge::config_write32(uint32_t offset, uint32_t value) {
+  access(config_socket, true, offset, &value, 4);
+}
+
+uint32_t HostBridge::mmio_read32(uint64_t addr) {
+  uint32_t v = 0;
+  return access(mmio_socket, false, addr, &v, 4) ? v : 0xffffffffu; // UR: all ones
+}
+
+void HostBridge::mmio_write32(uint64_t addr, uint32_t value) {
+  access(mmio_socket, true, addr, &value, 4);
+}
+
+uint64_t HostBridge::mmio_read64(uint64_t addr) {
+  uint64_t v = 0;
+  return access(mmio_socket, false, addr, &v, 8) ? v : ~0ull;
+}
+
+void HostBridge::mmio_write64(uint64_t addr, uint64_t value) {
+  access(mmio_socket, true, addr, &value, 8);
+}
+
+bool HostBridge::mem_read(uint64_t hpa, void* dst, size_t len) {
+  return access(mem_socket, false, hpa, dst, len);
+}
+
+bool HostBridge::mem_write(uint64_t hpa, const void* src, size_t len) {
+  return access(mem_socket, true, hpa, const_cast<void*>(src), len);
+}
+
+bool HostBridge::wait_for_interrupt(double timeout_ns) {
+  if (!pending_irqs_) {
+    if (timeout_ns <= 0) return false;
+    sc_core::wait(sc_core::sc_time(timeout_ns, sc_core::SC_NS), irq_event_);
+    if (!pending_irqs_) return false;
+  }
+  --pending_irqs_;
+  return true;
+}
+
+double HostBridge::now_ns() { return sc_core::sc_time_stamp().to_seconds() * 1e9; }
+
+void HostBridge::sleep_ns(double ns) {
+  if (ns > 0) sc_core::wait(sc_core::sc_time(ns, sc_core::SC_NS));
+}
+
+} // namespace pnm

@@ -1,0 +1,69 @@
+// The host: a CPU's root port as a TLM initiator, and the Backend the driver
+// (sw/driver) runs on. A host program is a function that runs in this
+// module's SystemC thread, so every register access and memory transfer it
+// makes takes simulated time, exactly as the device answers it.
+//
+// Sockets: config_socket (PCIe configuration space of the device),
+// mmio_socket (BAR register space), mem_socket (CXL.mem, host physical
+// addresses). Every transaction crosses the root port twice (request out,
+// completion back): 2 x root_port_latency_ns is added to each.
+#pragma once
+
+#include "driver/backend.h"
+
+#include <functional>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+namespace pnm {
+
+struct HostBridgeConfig {
+  double root_port_latency_ns = 0; // one way, host side of the link
+};
+
+class HostBridge : public sc_core::sc_module, public sw::Backend {
+public:
+  tlm_utils::simple_initiator_socket<HostBridge> config_socket;
+  tlm_utils::simple_initiator_socket<HostBridge> mmio_socket;
+  tlm_utils::simple_initiator_socket<HostBridge> mem_socket;
+
+  HostBridge(sc_core::sc_module_name name, const HostBridgeConfig& cfg);
+
+  // Runs `program` in the host thread at the start of simulation; the
+  // simulation stops when it returns (sc_stop), unless keep_running.
+  void set_program(std::function<void(sw::Backend&)> program, bool keep_running = false);
+  bool program_done() const { return done_; }
+
+  // The device's interrupt (MSI) arrives here.
+  void interrupt();
+
+  uint32_t config_read32(uint32_t offset) override;
+  void config_write32(uint32_t offset, uint32_t value) override;
+  uint32_t mmio_read32(uint64_t addr) override;
+  void mmio_write32(uint64_t addr, uint32_t value) override;
+  uint64_t mmio_read64(uint64_t addr) override;
+  void mmio_write64(uint64_t addr, uint64_t value) override;
+  bool mem_read(uint64_t hpa, void* dst, size_t len) override;
+  bool mem_write(uint64_t hpa, const void* src, size_t len) override;
+  bool wait_for_interrupt(double timeout_ns) override;
+  double now_ns() override;
+  void sleep_ns(double ns) override;
+
+  uint64_t errors() const { return errors_; }
+
+private:
+  bool access(tlm_utils::simple_initiator_socket<HostBridge>& s, bool write, uint64_t addr,
+              void* data, size_t len);
+  void run_thread();
+
+  HostBridgeConfig cfg_;
+  std::function<void(sw::Backend&)> program_;
+  bool keep_running_ = false;
+  bool done_ = false;
+  unsigned pending_irqs_ = 0;
+  uint64_t errors_ = 0;
+  sc_core::sc_event irq_event_;
+};
+
+} // namespace pnm
