@@ -621,7 +621,7 @@ DramEnergy DramChannel::energy(Cycle end) const {
     if (stop > r.act_start) active += stop - r.act_start;
     active = std::min(active, end);
     e.act += a.acts * dev * act_mw * T.tRAS * tck_ns;
-    e.pre += a.bank_precharges * dev * pre_mw * (T.tRC - T.tRAS) * tck_ns;
+    e.pre += a.bank_precharges * dev * pre_mw * T.tRP * tck_ns; // DRAMPower: (IDD0 - IDD2N) over tRP
     e.rd += a.reads * dev * rd_mw * T.nBL * tck_ns;
     e.wr += a.writes * dev * wr_mw * T.nBL * tck_ns;
     e.ref += a.refreshes * dev * ref_mw * T.tRFC * tck_ns;

@@ -87,7 +87,7 @@ void DramSystem::report(StatGroup& g, Cycle end) const {
   DramEnergy e = energy(end);
   auto& en = g.group("energy_pj", "DRAM energy by class");
   en.set("act", e.act, "pJ", "activates: (IDD0-IDD3N) over tRAS");
-  en.set("pre", e.pre, "pJ", "precharges: (IDD0-IDD2N) over tRC-tRAS");
+  en.set("pre", e.pre, "pJ", "precharges: (IDD0-IDD2N) over tRP");
   en.set("rd", e.rd, "pJ", "read bursts: (IDD4R-IDD3N) over BL/2");
   en.set("wr", e.wr, "pJ", "write bursts: (IDD4W-IDD3N) over BL/2");
   en.set("ref", e.ref, "pJ", "refreshes: (IDD5B-IDD3N) over tRFC");

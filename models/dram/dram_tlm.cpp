@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pnm::dram {
@@ -68,7 +69,76 @@ Cycle DramTlm::timed_access(uint64_t addr, unsigned len, bool write, Cycle start
   return done;
 }
 
+void DramTlm::burst_transport(tlm::tlm_generic_payload& tx, BurstExtension& ext,
+                              sc_core::sc_time& delay) {
+  const uint64_t line = dram_.config().spec.org.burst_bytes();
+  const size_t n = ext.lines.size();
+  if (tx.get_data_length() != n * line || tx.get_byte_enable_ptr() || n == 0 ||
+      (!tx.is_read() && !tx.is_write())) {
+    tx.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    ++errors_;
+    log::warn(name(), "burst of {} lines with {} bytes refused", n, tx.get_data_length());
+    return;
+  }
+  for (const BurstLine& l : ext.lines)
+    if (l.dpa % line || l.dpa >= dram_.capacity_bytes()) {
+      tx.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+      ++errors_;
+      log::warn(name(), "burst line at 0x{:x} refused: unaligned or beyond capacity", l.dpa);
+      return;
+    }
+  unsigned char* data = tx.get_data_ptr();
+  for (size_t i = 0; i < n; ++i) {
+    if (tx.is_write()) store_.write(ext.lines[i].dpa, data + i * line, line);
+    else store_.read(ext.lines[i].dpa, data + i * line, line);
+  }
+  const double tck_ps = dram_.config().spec.timing.tCK_ps;
+  uint64_t last_ps = 0;
+  if (fidelity_ == Fidelity::functional) {
+    for (BurstLine& l : ext.lines) last_ps = std::max(last_ps, l.done_ps = l.arrive_ps);
+  } else {
+    // Enter the lines in arrival order; each channel advances only to the
+    // arrival it is handed (channels are independent), then all drain.
+    std::vector<size_t> order(n);
+    for (size_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return ext.lines[a].arrive_ps < ext.lines[b].arrive_ps;
+    });
+    auto on_done = [&](const ChannelRequest& r, Cycle d) {
+      ext.lines[r.tag].done_ps = static_cast<uint64_t>(static_cast<double>(d) * tck_ps);
+    };
+    for (uint32_t c = 0; c < dram_.channel_count(); ++c) dram_.channel(c).set_completion(on_done);
+    for (size_t i : order) {
+      ChannelRequest r;
+      r.id = next_id_++;
+      r.tag = i;
+      r.addr = ext.lines[i].dpa;
+      r.da = dram_.mapper().decode(r.addr);
+      r.write = tx.is_write();
+      DramChannel& ch = dram_.channel(r.da.channel);
+      const Cycle arrive = static_cast<Cycle>(std::ceil(static_cast<double>(ext.lines[i].arrive_ps) / tck_ps - 1e-9));
+      r.arrive = std::max(arrive, ch.now());
+      ch.advance_to(r.arrive);
+      while (!ch.can_accept(r.write)) ch.issue_next();
+      ch.enqueue(r);
+    }
+    for (uint32_t c = 0; c < dram_.channel_count(); ++c) {
+      dram_.channel(c).drain();
+      dram_.channel(c).set_completion(nullptr);
+    }
+    for (const BurstLine& l : ext.lines) last_ps = std::max(last_ps, l.done_ps);
+  }
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  const sc_core::sc_time done(static_cast<double>(last_ps), sc_core::SC_PS);
+  delay = done > now ? done - now : sc_core::SC_ZERO_TIME;
+  tx.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
 void DramTlm::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
+  if (BurstExtension* ext = tx.get_extension<BurstExtension>()) {
+    burst_transport(tx, *ext, delay);
+    return;
+  }
   if (!check(tx)) return;
   const uint64_t addr = tx.get_address();
   const unsigned len = tx.get_data_length();

@@ -5,8 +5,12 @@
 //    channel controllers (FR-FCFS, JEDEC timing); the returned delay is the
 //    exact cycle the last burst's data moves. DMI is refused so that no
 //    access escapes timing.
+// A transaction carrying a BurstExtension (dram_burst.h) is a stream of
+// lines with their own addresses and arrival times; each gets its own
+// completion time.
 #pragma once
 
+#include "dram_burst.h"
 #include "dram_system.h"
 #include "sparse_store.h"
 
@@ -35,6 +39,7 @@ private:
   unsigned transport_dbg(tlm::tlm_generic_payload& tx);
   bool check(tlm::tlm_generic_payload& tx);
   Cycle timed_access(uint64_t addr, unsigned len, bool write, Cycle start);
+  void burst_transport(tlm::tlm_generic_payload& tx, BurstExtension& ext, sc_core::sc_time& delay);
 
   DramSystem dram_;
   SparseStore store_;

@@ -42,7 +42,7 @@ TEST(DramEnergy, PrechargeRefreshAndStandbyMatchHandWork) {
   ASSERT_EQ(h.rec.at(Command::REF), 6264u);
   DramEnergy e = h.ch->energy(8000);
   // 2 ACT: 2 x 715 = 1430 pJ. 2 bank precharges (PRE + PREA of one open bank):
-  // 2 x 4 x 1.1 x (60-50) x (76-52) x 0.625 = 1320 pJ.
+  // 2 x 4 x 1.1 x (60-50) x tRP 24 x 0.625 = 1320 pJ.
   EXPECT_NEAR(e.act, 1430.0, 1e-6);
   EXPECT_NEAR(e.pre, 1320.0, 1e-6);
   // 2 WR: 2 x 4 x 1.1 x 90 x 8 x 0.625 = 3960 pJ.
