@@ -197,11 +197,11 @@ Cycle DramChannel::earliest_col(uint32_t b, bool write) const {
 }
 
 Cycle DramChannel::earliest_prea(uint32_t rank) const {
+  // Every bank counts, not only open ones: a bank closed by RDA/WRA is still
+  // precharging on its own, and PREA must respect tRTP / write recovery
+  // after that column command too (found by the DRAMPower cross-check).
   Cycle t = std::max(ranks_[rank].next_pre, cmd_bus_free_);
-  for (uint32_t i = 0; i < banks_per_rank_; ++i) {
-    const BankState& bank = banks_[rank * banks_per_rank_ + i];
-    if (bank.open_row >= 0) raise(t, bank.next_pre);
-  }
+  for (uint32_t i = 0; i < banks_per_rank_; ++i) raise(t, banks_[rank * banks_per_rank_ + i].next_pre);
   return t;
 }
 

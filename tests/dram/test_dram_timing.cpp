@@ -199,3 +199,25 @@ TEST(DramTiming, FrFcfsServesRowHitBeforeOlderMiss) {
   h.ch->drain();
   EXPECT_LT(h.done_of(3), h.done_of(2));
 }
+
+TEST(DramTiming, RefreshPrechargeAllWaitsForWriteRecoveryAfterWra) {
+  // Closed page. Bank group 0's WRA issues just before refresh is due and
+  // auto-precharges; bank group 1's row is open but its WRA would fall after
+  // the due time, so refresh needs a PREA. The PREA must wait for the first
+  // bank's write recovery (WRA + CWL + BL/2 + tWR), not only for the open
+  // bank's tRAS.
+  Harness h(k3200, true, PagePolicy::closed);
+  const auto& T = h.spec.timing;
+  const Cycle t0 = T.tREFI - 2 - T.tRCD;
+  h.ch->advance_to(t0);
+  h.req(1, true, 0, 0, 5); // ACT t0, WRA t0 + tRCD = tREFI - 2
+  h.req(2, true, 1, 0, 5); // ACT t0 + tRRD_S; its WRA would be at tREFI + 6
+  h.ch->drain();
+  const Cycle wra = h.rec.at(Command::WRA);
+  ASSERT_EQ(wra, T.tREFI - 2);
+  ASSERT_EQ(h.rec.at(Command::ACT, 1), t0 + T.tRRD_S);
+  const Cycle prea = h.rec.at(Command::PREA);
+  ASSERT_NE(prea, kNever);
+  EXPECT_EQ(prea, std::max(wra + T.CWL + T.nBL + T.tWR, t0 + T.tRRD_S + T.tRAS));
+  EXPECT_EQ(prea, T.tREFI + 76); // 3200AN: 22 + 8 + 48 after the WRA
+}
