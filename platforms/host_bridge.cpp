@@ -1,3 +1,4 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
 #include "host_bridge.h"
 
 #include "common/log.h"
@@ -14,13 +15,22 @@ HostBridge::HostBridge(sc_core::sc_module_name name, const HostBridgeConfig& cfg
 }
 
 void HostBridge::set_program(std::function<void(sw::Backend&)> program, bool keep_running) {
-  program_ = std::move(program);
+  programs_.assign(1, std::move(program));
   keep_running_ = keep_running;
 }
 
+void HostBridge::add_program(std::function<void(sw::Backend&)> program) {
+  programs_.push_back(std::move(program));
+}
+
 void HostBridge::run_thread() {
-  if (!program_) return;
-  program_(*this);
+  if (programs_.empty()) return;
+  sc_core::sc_event_and_list all_done;
+  std::vector<sc_core::sc_process_handle> threads;
+  for (size_t i = 0; i < programs_.size(); ++i)
+    threads.push_back(sc_core::sc_spawn([this, i]() { programs_[i](*this); }));
+  for (auto& t : threads) all_done &= t.terminated_event();
+  sc_core::wait(all_done);
   done_ = true;
   if (!keep_running_) sc_core::sc_stop();
 }

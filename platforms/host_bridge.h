@@ -12,6 +12,7 @@
 #include "driver/backend.h"
 
 #include <functional>
+#include <vector>
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
@@ -33,6 +34,9 @@ public:
   // Runs `program` in the host thread at the start of simulation; the
   // simulation stops when it returns (sc_stop), unless keep_running.
   void set_program(std::function<void(sw::Backend&)> program, bool keep_running = false);
+  // More programs, each in its own thread (host cores issuing concurrently);
+  // the simulation stops when all have returned.
+  void add_program(std::function<void(sw::Backend&)> program);
   bool program_done() const { return done_; }
 
   // The device's interrupt (MSI) arrives here.
@@ -58,7 +62,7 @@ private:
   void run_thread();
 
   HostBridgeConfig cfg_;
-  std::function<void(sw::Backend&)> program_;
+  std::vector<std::function<void(sw::Backend&)>> programs_;
   bool keep_running_ = false;
   bool done_ = false;
   unsigned pending_irqs_ = 0;

@@ -25,6 +25,49 @@ std::string resolve_platform(const std::string& name) {
   throw ConfigError(fmt::format("platform '{}': no such file (nor in {})", name, platforms_dir()));
 }
 
+namespace {
+CxlPlatformConfig load_cxl(ConfigNode n) {
+  CxlPlatformConfig c;
+  c.present = true;
+  auto link = n.child("link");
+  link.require_source();
+  const int gen = static_cast<int>(link.integer("pcie_generation", {5, 6}, "",
+                                                "PCIe generation under CXL: 5 (32 GT/s, 68B flits) or 6 (64 GT/s, 256B flits)"));
+  const unsigned lanes = static_cast<unsigned>(link.integer("lanes", {1, 16}, "", "link width"));
+  if (lanes & (lanes - 1)) link.fail("lanes", "must be 1, 2, 4, 8 or 16");
+  cxl::LinkConfig l = gen == 5 ? cxl::LinkConfig::pcie_gen5(lanes) : cxl::LinkConfig::pcie_gen6(lanes);
+  const std::string flits = link.choice_or("flit", gen == 5 ? "68B" : "256B", {"68B", "256B"},
+                                           "CXL flit format");
+  if (gen == 5 && flits == "256B") link.fail("flit", "256B flits need PCIe Gen6 flit mode");
+  l.flit_mode = flits == "68B" ? cxl::FlitMode::flit68 : cxl::FlitMode::flit256;
+  l.port_latency_ps = static_cast<cxl::Picos>(
+      link.number("port_latency_ns", {0, 1000}, "ns", "one-way latency of the device's port and wire, per direction") * 1e3);
+  l.credit_return_ps = static_cast<cxl::Picos>(
+      link.number("credit_return_ns", {0, 1000}, "ns", "time for a freed buffer entry's credit to reach the sender") * 1e3);
+  const auto entries = static_cast<uint32_t>(link.integer("rx_buffer_entries", {1, 4096}, "messages",
+                                                          "receiver buffer per CXL.mem channel (credits)"));
+  l.rx_buffer_entries = {entries, entries, entries, entries};
+  l.energy_pj_per_bit = link.number("energy_pj_per_bit", {0, 100}, "pJ/bit", "link energy per bit on the wire");
+  c.link_energy_source = link.text("energy_source", "where energy_pj_per_bit comes from");
+  link.finish();
+  l.validate();
+  c.mem.link = l;
+  c.mem.controller_latency_ps = static_cast<cxl::Picos>(
+      n.number("controller_latency_ns", {0, 1000}, "ns", "device CXL.mem controller, per direction") * 1e3);
+  c.register_latency_ns = n.number("register_latency_ns", {0, 10000}, "ns", "CXL.io register access in the device");
+  c.root_port_latency_ns = n.number("root_port_latency_ns", {0, 1000}, "ns", "host root port, one way");
+  c.hpa_base = static_cast<uint64_t>(n.integer("hpa_base_gib", {1, 1 << 20}, "GiB", "host physical address of device memory")) << 30;
+  c.mmio_base = static_cast<uint64_t>(n.integer("mmio_base_gib", {1, 1 << 20}, "GiB", "host physical address of BAR0")) << 30;
+  c.io.link_gen = static_cast<unsigned>(gen);
+  c.io.link_width = lanes;
+  c.io.flit_256b = l.flit_mode == cxl::FlitMode::flit256;
+  c.io.mailbox_payload_log2 = static_cast<unsigned>(
+      n.integer_or("mailbox_payload_log2", 11, {8, 20}, "", "mailbox payload size = 2^n bytes"));
+  n.finish();
+  return c;
+}
+} // namespace
+
 PlatformConfig load_platform(const std::string& path) {
   ConfigNode root = ConfigNode::load_file(path);
   PlatformConfig p;
@@ -35,6 +78,7 @@ PlatformConfig load_platform(const std::string& path) {
   p.name = root.text("name", "platform name");
   p.description = root.text_or("description", "", "what this platform is");
   p.dram = dram::load_dram_config(root.child("dram"));
+  if (auto cx = root.child_if("cxl")) p.cxl = load_cxl(*cx);
   root.finish();
   p.params = root.params();
   return p;

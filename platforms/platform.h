@@ -3,6 +3,8 @@
 #pragma once
 
 #include "common/config.h"
+#include "cxl/cxl_io_regs.h"
+#include "cxl/cxl_mem_controller.h"
 #include "dram/dram_system.h"
 
 #include <string>
@@ -10,11 +12,24 @@
 
 namespace pnm {
 
+// The device's CXL port and the host's side of the link ("cxl" section).
+struct CxlPlatformConfig {
+  bool present = false;
+  cxl::CxlMemConfig mem;
+  cxl::CxlIoConfig io;
+  double register_latency_ns = 0; // CXL.io register access inside the device
+  double root_port_latency_ns = 0; // host root port, one way
+  uint64_t hpa_base = 0;  // where the host maps device memory (HDM decoder 0)
+  uint64_t mmio_base = 0; // where the host places BAR0 (BAR2 follows)
+  std::string link_energy_source;
+};
+
 struct PlatformConfig {
   std::string file;
   std::string name;
   std::string description;
   dram::DramSystemConfig dram;
+  CxlPlatformConfig cxl;
   std::vector<ParamRecord> params; // every parameter read, for `pnmvp params`
 };
 

@@ -14,6 +14,7 @@ struct Globals {
 // Adds the subcommand to `app`; the returned function runs it (exit code).
 std::function<int()> add_dram(CLI::App& app, const Globals& g);
 std::function<int()> add_params(CLI::App& app, const Globals& g);
+std::function<int()> add_mlc(CLI::App& app, const Globals& g);
 
 // Default platform of the DRAM demo (a shipped file name).
 inline constexpr const char* kDefaultDramPlatform = "ddr5-4800-1ch";

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   std::map<std::string, std::function<int()>> runners;
   runners["dram"] = pnm::cli::add_dram(app, g);
   runners["params"] = pnm::cli::add_params(app, g);
+  runners["mlc"] = pnm::cli::add_mlc(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,47 @@
+#include "pnm_device.h"
+
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace pnm {
+
+namespace {
+cxl::CxlIoConfig io_config(const PlatformConfig& p, uint64_t capacity) {
+  cxl::CxlIoConfig c = p.cxl.io;
+  c.capacity_bytes = capacity;
+  return c;
+}
+} // namespace
+
+PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
+    : sc_module(name),
+      regs(io_config(p, dram::DramSystem(p.dram).capacity_bytes())),
+      dram("dram", p.dram, dram::Fidelity::command), dram_bus("dram_bus"),
+      cxl_io("cxl_io", regs, p.cxl.register_latency_ns),
+      cxl_mem("cxl_mem", p.cxl.mem, regs.hdm()), hpa_base_(p.cxl.hpa_base) {
+  if (!p.cxl.present)
+    throw ConfigError(fmt::format("{}: platform has no \"cxl\" section, so no CXL device can be built", p.file));
+  dram_bus.attach(dram.mem_socket, "dram", 0, dram.core().capacity_bytes());
+  cxl_mem.dram_socket.bind(dram_bus.in_socket);
+  // What platform firmware (BIOS) does before the OS: place the BARs, enable
+  // memory decoding, and commit HDM decoder 0 over the whole capacity.
+  auto cfg_write = [&](uint32_t off, uint32_t v) {
+    if (regs.write(cxl::RegSpace::config, off, 4, v) != cxl::AccessResult::ok)
+      throw std::logic_error(fmt::format("device enumeration: config write at 0x{:x} failed", off));
+  };
+  const uint64_t bar0 = p.cxl.mmio_base;
+  const uint64_t bar2 = bar0 + regs.bar_size(0);
+  cfg_write(0x10, static_cast<uint32_t>(bar0));
+  cfg_write(0x14, static_cast<uint32_t>(bar0 >> 32));
+  cfg_write(0x18, static_cast<uint32_t>(bar2));
+  cfg_write(0x1C, static_cast<uint32_t>(bar2 >> 32));
+  cfg_write(0x04, 0x0006); // command: memory space + bus master
+  cxl::HdmProgram prog;
+  prog.base = hpa_base_;
+  prog.size = capacity_bytes();
+  if (!regs.hdm().program(0, prog))
+    throw ConfigError(fmt::format("{}: HDM decoder 0 cannot commit base 0x{:x} size 0x{:x}", p.file,
+                                  prog.base, prog.size));
+}
+
+} // namespace pnm
