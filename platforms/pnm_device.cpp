@@ -18,7 +18,7 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
       regs(io_config(p, dram::DramSystem(p.dram).capacity_bytes())),
       dram("dram", p.dram, dram::Fidelity::command), dram_bus("dram_bus"),
       cxl_io("cxl_io", regs, p.cxl.register_latency_ns),
-      cxl_mem("cxl_mem", p.cxl.mem, regs.hdm()), hpa_base_(p.cxl.hpa_base) {
+      cxl_mem("cxl_mem", p.cxl.mem, regs), hpa_base_(p.cxl.hpa_base) {
   if (!p.cxl.present)
     throw ConfigError(fmt::format("{}: platform has no \"cxl\" section, so no CXL device can be built", p.file));
   dram_bus.attach(dram.mem_socket, "dram", 0, dram.core().capacity_bytes());

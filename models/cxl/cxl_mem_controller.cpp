@@ -10,9 +10,9 @@
 namespace pnm::cxl {
 
 CxlMemController::CxlMemController(sc_core::sc_module_name name, const CxlMemConfig& cfg,
-                                   HdmDecoder& hdm)
+                                   CxlIoRegs& regs)
     : sc_module(name), host_socket("host_socket"), dram_socket("dram_socket"), cfg_(cfg),
-      hdm_(hdm), link_(cfg.link) {
+      regs_(regs), hdm_(regs.hdm()), link_(cfg.link) {
   host_socket.register_b_transport(this, &CxlMemController::b_transport);
   host_socket.register_transport_dbg(this, &CxlMemController::transport_dbg);
 }
@@ -133,6 +133,35 @@ void CxlMemController::b_transport(int, tlm::tlm_generic_payload& tx, sc_core::s
   const sc_core::sc_time end(static_cast<double>(end_ps), sc_core::SC_PS);
   delay = end - sc_core::sc_time_stamp();
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
+  PoisonExtension* pext = tx.get_extension<PoisonExtension>();
+  if (write) {
+    // A clean write heals a line; a write carrying the RwD poison bit poisons it.
+    std::vector<bool> marked(n, false);
+    if (pext)
+      for (uint32_t i : pext->lines)
+        if (i < n) marked[i] = true;
+    bool received = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (marked[i]) {
+        poisoned_.insert(dpa[i] / cache_line_bytes);
+        received = true;
+      } else if (!poisoned_.empty()) {
+        poisoned_.erase(dpa[i] / cache_line_bytes);
+      }
+    }
+    if (received) regs_.raise_correctable(5); // RAS correctable status: mem poison received
+  } else if (!poisoned_.empty()) {
+    std::vector<uint32_t> bad;
+    for (size_t i = 0; i < n; ++i)
+      if (poisoned_.count(dpa[i] / cache_line_bytes)) bad.push_back(static_cast<uint32_t>(i));
+    if (!bad.empty()) {
+      poisoned_reads_ += bad.size();
+      log::warn(name(), "{} poisoned line(s) returned with DRS poison, first at HPA 0x{:x}",
+                bad.size(), tx.get_address() + bad[0] * cache_line_bytes);
+      tx.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+      if (pext) pext->lines = std::move(bad);
+    }
+  }
 }
 
 unsigned CxlMemController::transport_dbg(int, tlm::tlm_generic_payload& tx) {

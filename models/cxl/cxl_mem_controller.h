@@ -9,10 +9,13 @@
 // host. Plain C++ cores (link.h, hdm_decoder.h) do the arithmetic.
 #pragma once
 
+#include "cxl/cxl_io_regs.h"
+#include "cxl/cxl_poison.h"
 #include "cxl/hdm_decoder.h"
 #include "cxl/link.h"
 
 #include <cstdint>
+#include <unordered_set>
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/multi_passthrough_target_socket.h>
@@ -40,7 +43,13 @@ public:
   tlm_utils::multi_passthrough_target_socket<CxlMemController> host_socket;
   tlm_utils::simple_initiator_socket<CxlMemController> dram_socket;
 
-  CxlMemController(sc_core::sc_module_name name, const CxlMemConfig& cfg, HdmDecoder& hdm);
+  CxlMemController(sc_core::sc_module_name name, const CxlMemConfig& cfg, CxlIoRegs& regs);
+
+  void inject_poison(uint64_t dpa) { poisoned_.insert(dpa / cache_line_bytes); }
+  void clear_poison(uint64_t dpa) { poisoned_.erase(dpa / cache_line_bytes); }
+  bool poisoned(uint64_t dpa) const { return poisoned_.count(dpa / cache_line_bytes) != 0; }
+  size_t poisoned_lines() const { return poisoned_.size(); }
+  uint64_t poisoned_reads() const { return poisoned_reads_; }
 
   const Link& link() const { return link_; }
   const LatencyBreakdown& last_breakdown() const { return last_; }
@@ -55,7 +64,10 @@ private:
   bool translate_all(tlm::tlm_generic_payload& tx, std::vector<uint64_t>& dpa);
 
   CxlMemConfig cfg_;
+  CxlIoRegs& regs_;
   HdmDecoder& hdm_;
+  std::unordered_set<uint64_t> poisoned_; // line numbers (DPA / 64)
+  uint64_t poisoned_reads_ = 0;
   Link link_;
   LatencyBreakdown last_;
   uint64_t next_id_ = 0;

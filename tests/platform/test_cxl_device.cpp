@@ -191,3 +191,71 @@ TEST_F(CxlDeviceTest, RegistersAtTheSpecOffsetsAndBadAccessesAnswered) {
   EXPECT_EQ(unmapped, 0xFFFFFFFFu);
   EXPECT_GE(rig.host.errors(), 1u);
 }
+
+TEST_F(CxlDeviceTest, PoisonedLinesComeBackPoisonedAndCleanWritesHealThem) {
+  Rig rig(ref_platform());
+  const uint64_t base = rig.dev.hpa_base();
+  rig.dev.cxl_mem.inject_poison(0x2040); // what firmware's Inject Poison does
+  std::vector<uint32_t> reported;
+  bool clean_before = false, poisoned_read = true, healed = false, neighbour = false;
+  rig.host.set_program([&](sw::Backend& b) {
+    uint8_t buf[256] = {};
+    neighbour = b.mem_read(base + 0x2000, buf, 64); // line before: clean
+    // A 4-line read covering the poisoned line, with the extension to learn which.
+    tlm::tlm_generic_payload tx;
+    cxl::PoisonExtension ext;
+    tx.set_command(tlm::TLM_READ_COMMAND);
+    tx.set_address(base + 0x2000);
+    tx.set_data_ptr(buf);
+    tx.set_data_length(256);
+    tx.set_streaming_width(256);
+    tx.set_extension(&ext);
+    sc_core::sc_time d;
+    rig.host.mem_socket->b_transport(tx, d);
+    sc_core::wait(d);
+    tx.clear_extension(&ext);
+    poisoned_read = tx.get_response_status() == tlm::TLM_OK_RESPONSE;
+    reported = ext.lines;
+    clean_before = !b.mem_read(base + 0x2040, buf, 64); // the host sees an error too
+    std::memset(buf, 0x11, 64);
+    EXPECT_TRUE(b.mem_write(base + 0x2040, buf, 64)); // a clean write heals it
+    healed = b.mem_read(base + 0x2040, buf, 64);
+  });
+  sc_core::sc_start();
+  EXPECT_TRUE(neighbour);
+  EXPECT_FALSE(poisoned_read);
+  EXPECT_EQ(reported, std::vector<uint32_t>{1});
+  EXPECT_TRUE(clean_before);
+  EXPECT_TRUE(healed);
+  EXPECT_EQ(rig.dev.cxl_mem.poisoned_lines(), 0u);
+  EXPECT_EQ(rig.dev.cxl_mem.poisoned_reads(), 2u);
+}
+
+TEST_F(CxlDeviceTest, PoisonedWriteDataIsRecordedAndReportedInRas) {
+  Rig rig(ref_platform());
+  uint64_t ras_before = 0, ras_after = 0;
+  rig.host.set_program([&](sw::Backend&) {
+    uint8_t buf[128] = {};
+    tlm::tlm_generic_payload tx;
+    cxl::PoisonExtension ext;
+    ext.lines = {1}; // second line carries the RwD poison bit
+    tx.set_command(tlm::TLM_WRITE_COMMAND);
+    tx.set_address(rig.dev.hpa_base() + 0x8000);
+    tx.set_data_ptr(buf);
+    tx.set_data_length(128);
+    tx.set_streaming_width(128);
+    tx.set_extension(&ext);
+    sc_core::sc_time d;
+    // RAS correctable error status (REFERENCE A.7, offset 0x0C of the RAS capability).
+    rig.dev.regs.read(cxl::RegSpace::component, cxl::CxlIoRegs::ras_offset + 0x0C, 4, ras_before);
+    rig.host.mem_socket->b_transport(tx, d);
+    rig.dev.regs.read(cxl::RegSpace::component, cxl::CxlIoRegs::ras_offset + 0x0C, 4, ras_after);
+    tx.clear_extension(&ext);
+    EXPECT_EQ(tx.get_response_status(), tlm::TLM_OK_RESPONSE);
+  });
+  sc_core::sc_start();
+  EXPECT_FALSE(rig.dev.cxl_mem.poisoned(0x8000));
+  EXPECT_TRUE(rig.dev.cxl_mem.poisoned(0x8040));
+  EXPECT_EQ(ras_before & (1u << 5), 0u);
+  EXPECT_NE(ras_after & (1u << 5), 0u); // bit 5: mem poison received
+}
