@@ -1,0 +1,271 @@
+#include "pnm/attention_job.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace pnm::engine {
+
+// The C struct firmware uses must match the offsets encode()/decode() use.
+#define PNM_CHECK_OFF(field, off) \
+  static_assert(offsetof(pnm_job_desc_t, field) == (off), "pnm_job_desc_t." #field)
+static_assert(sizeof(pnm_job_desc_t) == PNM_JOB_DESC_BYTES, "pnm_job_desc_t size");
+PNM_CHECK_OFF(magic, PNM_JOB_MAGIC_OFF);
+PNM_CHECK_OFF(version, PNM_JOB_VERSION_OFF);
+PNM_CHECK_OFF(size_bytes, PNM_JOB_SIZE_OFF);
+PNM_CHECK_OFF(opcode, PNM_JOB_OPCODE_OFF);
+PNM_CHECK_OFF(precision, PNM_JOB_PRECISION_OFF);
+PNM_CHECK_OFF(flags, PNM_JOB_FLAGS_OFF);
+PNM_CHECK_OFF(heads, PNM_JOB_HEADS_OFF);
+PNM_CHECK_OFF(kv_heads, PNM_JOB_KV_HEADS_OFF);
+PNM_CHECK_OFF(head_dim, PNM_JOB_HEAD_DIM_OFF);
+PNM_CHECK_OFF(reserved0, PNM_JOB_RESERVED0_OFF);
+PNM_CHECK_OFF(seq_len, PNM_JOB_SEQ_LEN_OFF);
+PNM_CHECK_OFF(k, PNM_JOB_K_OFF);
+PNM_CHECK_OFF(page_tokens, PNM_JOB_PAGE_TOKENS_OFF);
+PNM_CHECK_OFF(scale, PNM_JOB_SCALE_OFF);
+PNM_CHECK_OFF(v_scale, PNM_JOB_V_SCALE_OFF);
+PNM_CHECK_OFF(q_addr, PNM_JOB_Q_ADDR_OFF);
+PNM_CHECK_OFF(k_addr, PNM_JOB_K_ADDR_OFF);
+PNM_CHECK_OFF(v_addr, PNM_JOB_V_ADDR_OFF);
+PNM_CHECK_OFF(o_addr, PNM_JOB_O_ADDR_OFF);
+PNM_CHECK_OFF(idx_addr, PNM_JOB_IDX_ADDR_OFF);
+PNM_CHECK_OFF(tag, PNM_JOB_TAG_OFF);
+PNM_CHECK_OFF(reserved1, PNM_JOB_RESERVED1_OFF);
+#undef PNM_CHECK_OFF
+
+const char* error_name(JobError e) {
+  switch (e) {
+  case JobError::kOk: return "ok";
+  case JobError::kBadMagic: return "bad_magic";
+  case JobError::kBadVersion: return "bad_version";
+  case JobError::kBadOpcode: return "bad_opcode";
+  case JobError::kBadPrecision: return "bad_precision";
+  case JobError::kBadFlags: return "bad_flags";
+  case JobError::kReserved: return "reserved_not_zero";
+  case JobError::kBadHeads: return "bad_heads";
+  case JobError::kBadKvHeads: return "bad_kv_heads";
+  case JobError::kBadHeadDim: return "bad_head_dim";
+  case JobError::kBadSeqLen: return "bad_seq_len";
+  case JobError::kBadK: return "bad_k";
+  case JobError::kTopkTooLarge: return "topk_too_large";
+  case JobError::kBadPageTokens: return "bad_page_tokens";
+  case JobError::kBadScale: return "bad_scale";
+  case JobError::kMisaligned: return "misaligned";
+  case JobError::kOutOfRange: return "out_of_range";
+  case JobError::kOverlap: return "overlap";
+  case JobError::kDescAddress: return "descriptor_address";
+  case JobError::kInternal: return "internal";
+  }
+  return "unknown";
+}
+
+bool AttentionJob::pages() const {
+  return op() == Opcode::kTopkPage || (op() == Opcode::kSelect && page_tokens != 0);
+}
+
+uint32_t AttentionJob::items() const {
+  if (!pages()) return seq_len;
+  return page_tokens ? static_cast<uint32_t>((uint64_t{seq_len} + page_tokens - 1) / page_tokens) : 0;
+}
+
+uint32_t AttentionJob::k_eff() const { return op() == Opcode::kDense ? 0 : std::min(k, items()); }
+
+bool AttentionJob::writes_o() const {
+  return op() != Opcode::kSelect || (flags & PNM_JOB_FLAG_WRITE_SCORES);
+}
+
+bool AttentionJob::writes_idx() const {
+  return op() == Opcode::kSelect ||
+         ((op() == Opcode::kTopkToken || op() == Opcode::kTopkPage) &&
+          (flags & PNM_JOB_FLAG_WRITE_INDICES));
+}
+
+uint64_t AttentionJob::o_bytes() const {
+  if (!writes_o()) return 0;
+  return op() == Opcode::kSelect ? uint64_t{heads} * k_eff() * 4 : uint64_t{heads} * head_dim * 4;
+}
+
+uint64_t AttentionJob::idx_bytes() const { return writes_idx() ? uint64_t{heads} * k_eff() * 4 : 0; }
+
+namespace {
+template <typename T> void put(uint8_t* p, size_t off, T v) {
+  // Little-endian whatever the host: byte by byte.
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof v);
+  for (size_t i = 0; i < sizeof v; ++i) p[off + i] = static_cast<uint8_t>(bits >> (8 * i));
+}
+template <typename T> T get(const uint8_t* p, size_t off) {
+  uint64_t bits = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) bits |= uint64_t{p[off + i]} << (8 * i);
+  T v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+} // namespace
+
+std::array<uint8_t, kDescBytes> encode(const AttentionJob& j) {
+  std::array<uint8_t, kDescBytes> b{};
+  uint8_t* p = b.data();
+  put(p, PNM_JOB_MAGIC_OFF, j.magic);
+  put(p, PNM_JOB_VERSION_OFF, j.version);
+  put(p, PNM_JOB_SIZE_OFF, j.size_bytes);
+  put(p, PNM_JOB_OPCODE_OFF, j.opcode);
+  put(p, PNM_JOB_PRECISION_OFF, j.precision);
+  put(p, PNM_JOB_FLAGS_OFF, j.flags);
+  put(p, PNM_JOB_HEADS_OFF, j.heads);
+  put(p, PNM_JOB_KV_HEADS_OFF, j.kv_heads);
+  put(p, PNM_JOB_HEAD_DIM_OFF, j.head_dim);
+  put(p, PNM_JOB_RESERVED0_OFF, j.reserved0);
+  put(p, PNM_JOB_SEQ_LEN_OFF, j.seq_len);
+  put(p, PNM_JOB_K_OFF, j.k);
+  put(p, PNM_JOB_PAGE_TOKENS_OFF, j.page_tokens);
+  put(p, PNM_JOB_SCALE_OFF, j.scale);
+  put(p, PNM_JOB_V_SCALE_OFF, j.v_scale);
+  put(p, PNM_JOB_Q_ADDR_OFF, j.q_addr);
+  put(p, PNM_JOB_K_ADDR_OFF, j.k_addr);
+  put(p, PNM_JOB_V_ADDR_OFF, j.v_addr);
+  put(p, PNM_JOB_O_ADDR_OFF, j.o_addr);
+  put(p, PNM_JOB_IDX_ADDR_OFF, j.idx_addr);
+  put(p, PNM_JOB_TAG_OFF, j.tag);
+  std::memcpy(p + PNM_JOB_RESERVED1_OFF, j.reserved1.data(), j.reserved1.size());
+  return b;
+}
+
+AttentionJob decode(const uint8_t* p) {
+  AttentionJob j;
+  j.magic = get<uint32_t>(p, PNM_JOB_MAGIC_OFF);
+  j.version = get<uint16_t>(p, PNM_JOB_VERSION_OFF);
+  j.size_bytes = get<uint16_t>(p, PNM_JOB_SIZE_OFF);
+  j.opcode = get<uint8_t>(p, PNM_JOB_OPCODE_OFF);
+  j.precision = get<uint8_t>(p, PNM_JOB_PRECISION_OFF);
+  j.flags = get<uint16_t>(p, PNM_JOB_FLAGS_OFF);
+  j.heads = get<uint16_t>(p, PNM_JOB_HEADS_OFF);
+  j.kv_heads = get<uint16_t>(p, PNM_JOB_KV_HEADS_OFF);
+  j.head_dim = get<uint16_t>(p, PNM_JOB_HEAD_DIM_OFF);
+  j.reserved0 = get<uint16_t>(p, PNM_JOB_RESERVED0_OFF);
+  j.seq_len = get<uint32_t>(p, PNM_JOB_SEQ_LEN_OFF);
+  j.k = get<uint32_t>(p, PNM_JOB_K_OFF);
+  j.page_tokens = get<uint32_t>(p, PNM_JOB_PAGE_TOKENS_OFF);
+  j.scale = get<float>(p, PNM_JOB_SCALE_OFF);
+  j.v_scale = get<float>(p, PNM_JOB_V_SCALE_OFF);
+  j.q_addr = get<uint64_t>(p, PNM_JOB_Q_ADDR_OFF);
+  j.k_addr = get<uint64_t>(p, PNM_JOB_K_ADDR_OFF);
+  j.v_addr = get<uint64_t>(p, PNM_JOB_V_ADDR_OFF);
+  j.o_addr = get<uint64_t>(p, PNM_JOB_O_ADDR_OFF);
+  j.idx_addr = get<uint64_t>(p, PNM_JOB_IDX_ADDR_OFF);
+  j.tag = get<uint64_t>(p, PNM_JOB_TAG_OFF);
+  std::memcpy(j.reserved1.data(), p + PNM_JOB_RESERVED1_OFF, j.reserved1.size());
+  return j;
+}
+
+namespace {
+JobCheck fail(JobError e, std::string msg) { return JobCheck{e, std::move(msg)}; }
+
+bool is_pow2(uint32_t v) { return v && !(v & (v - 1)); }
+
+struct Region {
+  const char* name;
+  uint64_t addr;
+  uint64_t bytes;
+};
+} // namespace
+
+JobCheck validate(const AttentionJob& j, const JobLimits& lim) {
+  // Header.
+  if (j.magic != PNM_JOB_MAGIC)
+    return fail(JobError::kBadMagic, fmt::format("magic 0x{:08x}, expected 0x{:08x} (\"PNMJ\")",
+                                                 j.magic, PNM_JOB_MAGIC));
+  if (j.version != PNM_JOB_VERSION || j.size_bytes != PNM_JOB_DESC_BYTES)
+    return fail(JobError::kBadVersion,
+                fmt::format("descriptor version {} size {} B; this engine takes version {} of {} B",
+                            j.version, j.size_bytes, PNM_JOB_VERSION, PNM_JOB_DESC_BYTES));
+  if (j.opcode < PNM_JOB_OP_DENSE || j.opcode > PNM_JOB_OP_SELECT)
+    return fail(JobError::kBadOpcode, fmt::format("opcode {} is not 1 (dense), 2 (top-k tokens), "
+                                                  "3 (top-k pages) or 4 (select)", j.opcode));
+  if (j.precision != PNM_JOB_PREC_BF16 && j.precision != PNM_JOB_PREC_INT8)
+    return fail(JobError::kBadPrecision,
+                fmt::format("precision {} is not 0 (bf16) or 1 (int8)", j.precision));
+  if (j.flags & ~PNM_JOB_FLAGS_KNOWN)
+    return fail(JobError::kBadFlags, fmt::format("unknown flag bits 0x{:x}", j.flags & ~PNM_JOB_FLAGS_KNOWN));
+  const Opcode op = j.op();
+  if ((j.flags & PNM_JOB_FLAG_WRITE_INDICES) && op != Opcode::kTopkToken && op != Opcode::kTopkPage)
+    return fail(JobError::kBadFlags, "WRITE_INDICES is for TOPK_TOKEN and TOPK_PAGE (SELECT always writes them)");
+  if ((j.flags & PNM_JOB_FLAG_WRITE_SCORES) && op != Opcode::kSelect)
+    return fail(JobError::kBadFlags, "WRITE_SCORES is for SELECT only");
+  if (j.reserved0 != 0 ||
+      std::any_of(j.reserved1.begin(), j.reserved1.end(), [](uint8_t b) { return b != 0; }))
+    return fail(JobError::kReserved, "reserved descriptor fields must be 0");
+
+  // Dimensions.
+  if (j.heads == 0 || j.heads > kMaxHeads)
+    return fail(JobError::kBadHeads, fmt::format("heads {} is outside 1..{}", j.heads, kMaxHeads));
+  if (j.kv_heads == 0 || j.heads % j.kv_heads != 0)
+    return fail(JobError::kBadKvHeads,
+                fmt::format("kv_heads {} must be >= 1 and divide heads {}", j.kv_heads, j.heads));
+  if (j.head_dim == 0 || j.head_dim > kMaxHeadDim || lim.lanes <= 0 || j.head_dim % lim.lanes != 0)
+    return fail(JobError::kBadHeadDim,
+                fmt::format("head_dim {} must be a multiple of the datapath's {} lanes and <= {}",
+                            j.head_dim, lim.lanes, kMaxHeadDim));
+  if (j.seq_len == 0 || j.seq_len > kMaxSeqLen)
+    return fail(JobError::kBadSeqLen,
+                fmt::format("seq_len {} is outside 1..{}", j.seq_len, kMaxSeqLen));
+  if (op == Opcode::kDense) {
+    if (j.k != 0) return fail(JobError::kBadK, "k must be 0 for a dense job");
+    if (j.page_tokens != 0) return fail(JobError::kBadPageTokens, "page_tokens must be 0 for a dense job");
+  } else {
+    if (j.k == 0) return fail(JobError::kBadK, "k must be >= 1 for a top-k job");
+    if (op == Opcode::kTopkToken && j.page_tokens != 0)
+      return fail(JobError::kBadPageTokens, "page_tokens must be 0 for TOPK_TOKEN");
+    if ((op == Opcode::kTopkPage || (op == Opcode::kSelect && j.page_tokens != 0)) &&
+        (!is_pow2(j.page_tokens) || j.page_tokens > kMaxPageTokens))
+      return fail(JobError::kBadPageTokens,
+                  fmt::format("page_tokens {} must be a power of two in 1..{}", j.page_tokens,
+                              kMaxPageTokens));
+    if (j.k_eff() > lim.topk_max_entries)
+      return fail(JobError::kTopkTooLarge,
+                  fmt::format("min(k={}, {} {}) = {} exceeds the selector's {} entries", j.k,
+                              j.items(), j.pages() ? "pages" : "tokens", j.k_eff(),
+                              lim.topk_max_entries));
+  }
+  if (!std::isfinite(j.scale) || !(j.scale > 0))
+    return fail(JobError::kBadScale, fmt::format("scale {} must be finite and > 0", j.scale));
+  if (j.prec() == Precision::kInt8 && j.reads_v() && (!std::isfinite(j.v_scale) || !(j.v_scale > 0)))
+    return fail(JobError::kBadScale, fmt::format("v_scale {} must be finite and > 0 for INT8", j.v_scale));
+
+  // Addresses. Sizes cannot overflow: 2^7 heads * 2^24 tokens * 2^8 * 2 B = 2^40.
+  Region in[3] = {{"Q", j.q_addr, j.q_bytes()},
+                  {"K", j.k_addr, j.kv_bytes()},
+                  {"V", j.v_addr, j.reads_v() ? j.kv_bytes() : 0}};
+  Region out[2] = {{"O", j.o_addr, j.o_bytes()}, {"indices", j.idx_addr, j.idx_bytes()}};
+  for (const Region* group : {in, out}) {
+    const size_t n = group == in ? 3 : 2;
+    for (size_t i = 0; i < n; ++i) {
+      const Region& r = group[i];
+      if (r.bytes == 0) continue;
+      if (r.addr % kAlignBytes)
+        return fail(JobError::kMisaligned,
+                    fmt::format("{} address 0x{:x} is not {}-byte aligned", r.name, r.addr, kAlignBytes));
+      if (r.addr >= lim.capacity_bytes || r.bytes > lim.capacity_bytes - r.addr)
+        return fail(JobError::kOutOfRange,
+                    fmt::format("{} region 0x{:x} + {} B extends beyond device memory ({} B)",
+                                r.name, r.addr, r.bytes, lim.capacity_bytes));
+    }
+  }
+  auto overlaps = [](const Region& a, const Region& b) {
+    return a.bytes && b.bytes && a.addr < b.addr + b.bytes && b.addr < a.addr + a.bytes;
+  };
+  for (const Region& o : out) {
+    for (const Region& i : in)
+      if (overlaps(o, i))
+        return fail(JobError::kOverlap, fmt::format("output {} [0x{:x}, +{}) overlaps input {} [0x{:x}, +{})",
+                                                    o.name, o.addr, o.bytes, i.name, i.addr, i.bytes));
+  }
+  if (overlaps(out[0], out[1]))
+    return fail(JobError::kOverlap, "outputs O and indices overlap");
+  return {};
+}
+
+} // namespace pnm::engine

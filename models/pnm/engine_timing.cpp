@@ -1,0 +1,536 @@
+#include "pnm/engine_timing.h"
+
+#include "pnm/datapath.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <functional>
+#include <queue>
+#include <stdexcept>
+
+namespace pnm::engine {
+
+using dram::ChannelRequest;
+using dram::Cycle;
+using dram::DramAddress;
+using dram::kNever;
+
+namespace {
+
+constexpr uint64_t kLine = 64;
+constexpr uint64_t kTagMark = uint64_t{1} << 63; // marks this engine's requests
+
+uint64_t mix(uint64_t x) { // splitmix64 finaliser: a fixed, portable hash
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+enum class Kind : uint8_t { kQ, kScore, kAccum };
+
+// A run of rows the DMA reads and the pipeline consumes in order: one item
+// per row (a K row is scored, a V row accumulated; Q is one item).
+struct Stream {
+  Kind kind = Kind::kQ;
+  uint32_t head = 0;          // KV head
+  bool last_of_head = false;  // the head's last K (top-k) or V (attention) stream
+  bool first_block = true;    // dense V: no rescale before the first block
+  uint64_t base = 0;          // address of row 0 of the region
+  uint64_t row_bytes = 0;
+  uint64_t first_row = 0;     // contiguous rows [first_row, first_row + nrows)
+  uint64_t nrows = 0;
+  const std::vector<uint32_t>* rows = nullptr; // or these rows (ascending)
+  int dep_head = -1;          // top-k V: addresses known once this head's selection is done
+
+  uint64_t row_addr(uint64_t i) const {
+    return base + (rows ? uint64_t{(*rows)[i]} : first_row + i) * row_bytes;
+  }
+};
+
+// One 64 B line to read, and how many items end in it (rows shorter than a
+// line share it; a line is read once per stream).
+struct Line {
+  uint64_t addr;
+  uint32_t stream;
+  uint32_t items;
+};
+
+class LineGen {
+public:
+  explicit LineGen(const std::vector<Stream>& s) : s_(s) { skip_empty(); }
+  bool done() const { return cur_ >= s_.size(); }
+  const Stream& stream() const { return s_[cur_]; }
+
+  Line next() {
+    const Stream& st = s_[cur_];
+    const uint64_t first = st.row_addr(r_) / kLine;
+    if (line_ < first) line_ = first;
+    Line out{line_ * kLine, static_cast<uint32_t>(cur_), 0};
+    while (r_ < st.nrows && (st.row_addr(r_) + st.row_bytes - 1) / kLine == line_) {
+      ++out.items;
+      ++r_;
+    }
+    ++line_;
+    if (r_ == st.nrows) {
+      ++cur_;
+      r_ = 0;
+      line_ = 0;
+      skip_empty();
+    }
+    return out;
+  }
+
+private:
+  void skip_empty() {
+    while (cur_ < s_.size() && s_[cur_].nrows == 0) ++cur_;
+  }
+  const std::vector<Stream>& s_;
+  size_t cur_ = 0;
+  uint64_t r_ = 0;
+  uint64_t line_ = 0;
+};
+
+// Small fixed-capacity FIFO (no allocation on the hot path).
+template <typename T> class Ring {
+public:
+  explicit Ring(size_t cap) : buf_(cap) {}
+  bool empty() const { return n_ == 0; }
+  size_t size() const { return n_; }
+  void push(const T& v) {
+    buf_[(head_ + n_) % buf_.size()] = v;
+    ++n_;
+  }
+  T& front() { return buf_[head_]; }
+  void pop() {
+    head_ = (head_ + 1) % buf_.size();
+    --n_;
+  }
+
+private:
+  std::vector<T> buf_;
+  size_t head_ = 0, n_ = 0;
+};
+
+// Staging buffer in 64 B lines. Q passes through it too (into the query
+// registers), so it is never smaller than Q plus a few rows: a stream item
+// must fit in the buffer or the in-order release could never free space.
+uint64_t buffer_lines(const EngineConfig& cfg, const AttentionJob& job) {
+  const uint64_t q_lines = (job.q_bytes() + 2 * kLine - 1) / kLine;
+  return std::max<uint64_t>(cfg.sram_buffer_bytes() / kLine, q_lines + 16);
+}
+
+class Sim {
+public:
+  Sim(const EngineConfig& cfg, dram::DramSystem& dram, const AttentionJob& job,
+      const JobPlan& plan, Cycle start, int lanes, uint64_t& next_id)
+      : cfg_(cfg), dram_(dram), job_(job), start_(start), next_id_(next_id),
+        cap_(buffer_lines(cfg, job)), ring_(cap_),
+        credits_(cap_) {
+    const double G = job.group(), d = job.head_dim;
+    e_per_dram_ = dram.tck_ns() * cfg.clock_ghz();
+    fabric_e_ = cfg.fabric_latency_ns * cfg.clock_ghz();
+    depth_ = datapath::pipeline_depth_cycles(lanes);
+    c_score_ = G * (d / lanes) / cfg.dot_units;
+    c_accum_ = std::max(G * d / cfg.v_macs_per_cycle, G / cfg.exps_per_cycle);
+    c_rescale_ = c_accum_;
+    c_finish_ = G * d * (job.prec() == Precision::kInt8 ? 2 : 1) / cfg.v_macs_per_cycle;
+    dense_ = job.op() == Opcode::kDense;
+    topk_ = !dense_;
+    sel_done_.assign(job.kv_heads, 0.0);
+    sel_known_.assign(job.kv_heads, false);
+    const uint32_t nch = dram.channel_count();
+    pend_.reserve(nch);
+    for (uint32_t c = 0; c < nch; ++c) pend_.emplace_back(cap_);
+    outstanding_.assign(nch, 0);
+    inflight_.resize(nch);
+    writes_left_.assign(nch, 0);
+    build_streams(plan);
+  }
+
+  TimingResult run();
+
+private:
+  struct LineRec {
+    uint32_t stream = 0, items = 0;
+    double ready = 0; // engine cycles from start, data in the buffer
+    bool arrived = false;
+  };
+  struct Pending {
+    uint64_t seq;
+    uint64_t addr;
+    DramAddress da;
+  };
+  struct Release {
+    Cycle time;
+    uint64_t lines;
+  };
+  using MinHeap = std::priority_queue<Cycle, std::vector<Cycle>, std::greater<Cycle>>;
+
+  double to_e(Cycle c) const { return static_cast<double>(c - start_) * e_per_dram_; }
+  Cycle to_dram(double e) const {
+    if (e <= 0) return start_;
+    return start_ + static_cast<Cycle>(std::ceil(e / e_per_dram_ - 1e-9));
+  }
+
+  void build_streams(const JobPlan& plan);
+  void on_complete(const ChannelRequest& r, Cycle done);
+  void schedule(uint32_t stream, uint32_t n, double ready);
+  void write_outputs(Cycle at);
+
+  const EngineConfig& cfg_;
+  dram::DramSystem& dram_;
+  const AttentionJob& job_;
+  Cycle start_;
+  uint64_t& next_id_;
+  double e_per_dram_ = 1, fabric_e_ = 0, depth_ = 0;
+  double c_score_ = 0, c_accum_ = 0, c_rescale_ = 0, c_finish_ = 0;
+  bool dense_ = false, topk_ = false;
+
+  std::vector<Stream> streams_;
+  const uint64_t cap_; // staging buffer, lines
+  std::vector<LineRec> ring_;
+  uint64_t credits_;
+  uint64_t split_ = 0, arr_ = 0, released_ = 0;
+  std::vector<Ring<Pending>> pend_;
+  std::vector<uint32_t> outstanding_;
+  std::vector<MinHeap> inflight_;
+  std::deque<Release> releases_;
+  std::vector<uint32_t> writes_left_;
+  uint64_t writes_outstanding_ = 0;
+  Cycle write_end_ = 0, last_data_ = 0;
+
+  // Pipeline state, engine cycles from start.
+  double prefix_ready_ = 0, retire_e_ = 0;
+  double score_free_ = 0, topk_free_ = 0, acc_free_ = 0, block_ready_ = 0, compute_end_ = 0;
+  std::vector<double> sel_done_;
+  std::vector<bool> sel_known_;
+  uint32_t sched_stream_ = UINT32_MAX;
+  uint64_t sched_item_ = 0;
+  TimingResult res_;
+};
+
+void Sim::build_streams(const JobPlan& plan) {
+  const AttentionJob& j = job_;
+  const uint64_t row = j.row_bytes();
+  const uint64_t head_bytes = uint64_t{j.seq_len} * row;
+  Stream q;
+  q.kind = Kind::kQ;
+  q.base = j.q_addr;
+  q.row_bytes = j.q_bytes();
+  q.nrows = 1;
+  streams_.push_back(q);
+  auto k_stream = [&](uint32_t h, uint64_t first, uint64_t n, bool last) {
+    Stream s;
+    s.kind = Kind::kScore;
+    s.head = h;
+    s.base = j.k_addr + h * head_bytes;
+    s.row_bytes = row;
+    s.first_row = first;
+    s.nrows = n;
+    s.last_of_head = last;
+    return s;
+  };
+  if (dense_) {
+    const uint64_t B = cfg_.dense_block_tokens;
+    for (uint32_t h = 0; h < j.kv_heads; ++h) {
+      for (uint64_t t0 = 0; t0 < j.seq_len; t0 += B) {
+        const uint64_t n = std::min<uint64_t>(B, j.seq_len - t0);
+        const bool last = t0 + n == j.seq_len;
+        streams_.push_back(k_stream(h, t0, n, last));
+        Stream v = k_stream(h, t0, n, last);
+        v.kind = Kind::kAccum;
+        v.base = j.v_addr + h * head_bytes;
+        v.first_block = t0 == 0;
+        streams_.push_back(v);
+      }
+    }
+    return;
+  }
+  auto v_stream = [&](uint32_t h) {
+    Stream v;
+    v.kind = Kind::kAccum;
+    v.head = h;
+    v.base = j.v_addr + h * head_bytes;
+    v.row_bytes = row;
+    v.rows = &plan.v_rows.at(h);
+    v.nrows = plan.v_rows[h].size();
+    v.last_of_head = true;
+    v.dep_head = static_cast<int>(h);
+    return v;
+  };
+  // One head of look-ahead: K of head h+1 streams while head h is selected,
+  // then V of head h (its addresses are only known after the selection).
+  for (uint32_t h = 0; h < j.kv_heads; ++h) {
+    streams_.push_back(k_stream(h, 0, j.seq_len, true));
+    if (j.reads_v() && h > 0) streams_.push_back(v_stream(h - 1));
+  }
+  if (j.reads_v()) streams_.push_back(v_stream(j.kv_heads - 1u));
+}
+
+void Sim::schedule(uint32_t sidx, uint32_t n, double ready) {
+  if (sidx != sched_stream_) {
+    sched_stream_ = sidx;
+    sched_item_ = 0;
+  }
+  const Stream& st = streams_[sidx];
+  for (uint32_t i = 0; i < n; ++i, ++sched_item_) {
+    const bool last = sched_item_ + 1 == st.nrows;
+    double done = ready;
+    switch (st.kind) {
+    case Kind::kQ:
+      break;
+    case Kind::kScore: {
+      // dot_units datapaths share the keys: G * head_dim/lanes chunk-cycles
+      // per key, spread over the units (a fluid model of the array).
+      const double begin = std::max(ready, score_free_);
+      score_free_ = begin + c_score_;
+      res_.datapath_busy_cycles += c_score_;
+      done = score_free_; // the row has been read out of the buffer
+      double out = score_free_ + depth_;
+      if (topk_) {
+        // G selectors (one per query head) each take one score per cycle.
+        topk_free_ = std::max(topk_free_, out) + 1.0;
+        res_.selector_busy_cycles += 1.0;
+        out = topk_free_;
+      }
+      compute_end_ = std::max(compute_end_, out);
+      if (last) {
+        if (dense_) {
+          block_ready_ = out + 1.0; // the block max, one compare stage later
+        } else if (st.last_of_head) {
+          // Drain: one entry per cycle, sorted by index on the way out.
+          const double drain = job_.k_eff();
+          sel_done_[st.head] = out + drain;
+          sel_known_[st.head] = true;
+          res_.selector_busy_cycles += drain;
+          compute_end_ = std::max(compute_end_, sel_done_[st.head]);
+        }
+      }
+      break;
+    }
+    case Kind::kAccum: {
+      if (sched_item_ == 0) {
+        acc_free_ = std::max(acc_free_, dense_ ? block_ready_ : sel_done_[st.head]);
+        if (dense_ && !st.first_block) { // rescale l and acc to the new max
+          acc_free_ += c_rescale_;
+          res_.accumulator_busy_cycles += c_rescale_;
+        }
+      }
+      const double begin = std::max(ready, acc_free_);
+      acc_free_ = begin + c_accum_;
+      res_.accumulator_busy_cycles += c_accum_;
+      done = acc_free_;
+      if (last && st.last_of_head) { // O = acc / l (x v_scale)
+        acc_free_ += c_finish_;
+        res_.accumulator_busy_cycles += c_finish_;
+      }
+      compute_end_ = std::max(compute_end_, acc_free_);
+      break;
+    }
+    }
+    retire_e_ = std::max(retire_e_, done);
+  }
+}
+
+void Sim::on_complete(const ChannelRequest& r, Cycle done) {
+  if (!(r.tag & kTagMark)) return; // another initiator's request
+  if (r.write) {
+    --writes_outstanding_;
+    --writes_left_[r.da.channel];
+    write_end_ = std::max(write_end_, done);
+    return;
+  }
+  const uint64_t seq = r.tag & ~kTagMark;
+  LineRec& rec = ring_[seq % cap_];
+  rec.ready = to_e(done) + fabric_e_;
+  rec.arrived = true;
+  inflight_[r.da.channel].push(done);
+  last_data_ = std::max(last_data_, done);
+  // In-order consumption: items are processed once every earlier line is in.
+  while (arr_ < split_ && ring_[arr_ % cap_].arrived) {
+    const LineRec& l = ring_[arr_ % cap_];
+    prefix_ready_ = std::max(prefix_ready_, l.ready);
+    ++arr_;
+    if (l.items) {
+      schedule(l.stream, l.items, prefix_ready_);
+      // The buffer frees lines in order, once their items are consumed.
+      releases_.push_back({to_dram(retire_e_), arr_ - released_});
+      released_ = arr_;
+    }
+  }
+}
+
+void Sim::write_outputs(Cycle at) {
+  auto write_region = [&](uint64_t addr, uint64_t bytes) {
+    for (uint64_t a = addr / kLine * kLine; a < addr + bytes; a += kLine) {
+      ChannelRequest r;
+      r.id = next_id_++;
+      r.addr = a;
+      r.da = dram_.mapper().decode(a);
+      r.write = true;
+      r.tag = kTagMark;
+      dram::DramChannel& ch = dram_.channel(r.da.channel);
+      r.arrive = std::max(at, ch.now());
+      ch.advance_to(r.arrive);
+      while (!ch.can_accept(true)) ch.issue_next();
+      ++writes_outstanding_;
+      ++writes_left_[r.da.channel];
+      ++res_.write_bursts;
+      ch.enqueue(r);
+    }
+  };
+  if (job_.o_bytes()) write_region(job_.o_addr, job_.o_bytes());
+  if (job_.idx_bytes()) write_region(job_.idx_addr, job_.idx_bytes());
+  for (uint32_t c = 0; c < dram_.channel_count(); ++c) {
+    dram::DramChannel& ch = dram_.channel(c);
+    while (writes_left_[c] && !ch.idle()) ch.issue_next();
+  }
+  if (writes_outstanding_) throw std::logic_error("engine timing: output writes not completed");
+}
+
+TimingResult Sim::run() {
+  const uint32_t nch = dram_.channel_count();
+  for (uint32_t c = 0; c < nch; ++c)
+    dram_.channel(c).set_completion([this](const ChannelRequest& r, Cycle done) { on_complete(r, done); });
+  const uint32_t depth = cfg_.outstanding_bursts_per_channel;
+  LineGen gen(streams_);
+  Cycle T = start_;
+  for (;;) {
+    // Data returned and buffer space freed by now.
+    for (uint32_t c = 0; c < nch; ++c) {
+      while (!inflight_[c].empty() && inflight_[c].top() <= T) {
+        inflight_[c].pop();
+        --outstanding_[c];
+      }
+    }
+    while (!releases_.empty() && releases_.front().time <= T) {
+      credits_ += releases_.front().lines;
+      releases_.pop_front();
+    }
+    // Split the stream into per-channel queues; a line owns its buffer slot
+    // from here until it is released, so the oldest line can always proceed.
+    Cycle blocked_until = kNever;
+    bool blocked_on_space = false;
+    while (!gen.done()) {
+      if (credits_ == 0) {
+        blocked_on_space = true;
+        break;
+      }
+      const Stream& st = gen.stream();
+      if (st.dep_head >= 0) {
+        if (!sel_known_[st.dep_head]) break; // known once its last key is scheduled
+        const Cycle t = to_dram(sel_done_[st.dep_head]);
+        if (t > T) {
+          blocked_until = t;
+          break;
+        }
+      }
+      const Line l = gen.next();
+      const uint64_t seq = split_++;
+      ring_[seq % cap_] = LineRec{l.stream, l.items, 0.0, false};
+      --credits_;
+      res_.max_buffer_lines = std::max(res_.max_buffer_lines, cap_ - credits_);
+      const DramAddress da = dram_.mapper().decode(l.addr);
+      pend_[da.channel].push(Pending{seq, l.addr, da});
+    }
+    // Per-channel streamers: up to `depth` reads in flight each.
+    for (uint32_t c = 0; c < nch; ++c) {
+      dram::DramChannel& ch = dram_.channel(c);
+      while (!pend_[c].empty() && outstanding_[c] < depth && ch.can_accept(false)) {
+        const Pending p = pend_[c].front();
+        pend_[c].pop();
+        ChannelRequest r;
+        r.id = next_id_++;
+        r.addr = p.addr;
+        r.da = p.da;
+        r.arrive = std::max(T, ch.now());
+        r.tag = p.seq | kTagMark;
+        ++outstanding_[c];
+        ++res_.read_bursts;
+        ch.enqueue(r);
+      }
+    }
+    if (gen.done() && arr_ == split_) break;
+    // The next thing that can change anything.
+    Cycle next = kNever;
+    int who = -1;
+    for (uint32_t c = 0; c < nch; ++c) {
+      dram::DramChannel& ch = dram_.channel(c);
+      if (!ch.idle()) {
+        const Cycle t = ch.next_command_time();
+        if (t < next) {
+          next = t;
+          who = static_cast<int>(c);
+        }
+      }
+      if (!pend_[c].empty() && outstanding_[c] >= depth && !inflight_[c].empty() &&
+          inflight_[c].top() < next) {
+        next = inflight_[c].top();
+        who = -1;
+      }
+    }
+    if (blocked_on_space && !releases_.empty() && releases_.front().time < next) {
+      next = releases_.front().time;
+      who = -1;
+    }
+    if (blocked_until < next) {
+      next = blocked_until;
+      who = -1;
+    }
+    if (next == kNever) throw std::logic_error("engine timing: no event can make progress");
+    T = std::max(T, next);
+    if (who >= 0) dram_.channel(static_cast<uint32_t>(who)).issue_next();
+  }
+  res_.last_read_data_cycle = last_data_ > start_ ? to_e(last_data_) + fabric_e_ : 0;
+  res_.compute_end_cycle = std::max(compute_end_, res_.last_read_data_cycle);
+  const Cycle compute_end = std::max(T, to_dram(res_.compute_end_cycle));
+  write_outputs(compute_end);
+  res_.end_dram_cycle = std::max(compute_end, write_end_);
+  for (uint32_t c = 0; c < nch; ++c) dram_.channel(c).set_completion(nullptr);
+  return res_;
+}
+
+} // namespace
+
+JobPlan synthetic_plan(const AttentionJob& job) {
+  JobPlan p;
+  p.attended.assign(job.heads, 0);
+  if (job.op() == Opcode::kDense) {
+    std::fill(p.attended.begin(), p.attended.end(), job.seq_len);
+    return p;
+  }
+  if (!job.reads_v()) return p;
+  p.v_rows.resize(job.kv_heads);
+  const uint64_t items = job.items(), k = job.k_eff();
+  for (uint32_t h = 0; h < job.kv_heads; ++h) {
+    std::vector<uint32_t>& rows = p.v_rows[h];
+    for (uint64_t i = 0; i < k; ++i) {
+      const uint64_t lo = i * items / k, hi = (i + 1) * items / k; // hi > lo since k <= items
+      const uint64_t item = lo + mix((uint64_t{h} << 32) ^ i) % (hi - lo);
+      if (!job.pages()) {
+        rows.push_back(static_cast<uint32_t>(item));
+      } else {
+        const uint64_t t1 = std::min<uint64_t>(job.seq_len, (item + 1) * job.page_tokens);
+        for (uint64_t t = item * job.page_tokens; t < t1; ++t) rows.push_back(static_cast<uint32_t>(t));
+      }
+    }
+    for (uint32_t g = 0; g < job.group(); ++g) p.attended[h * job.group() + g] = rows.size();
+  }
+  return p;
+}
+
+TimingResult simulate_timing(const EngineConfig& cfg, dram::DramSystem& dram,
+                             const AttentionJob& job, const JobPlan& plan, Cycle start, int lanes,
+                             uint64_t& next_request_id) {
+  Sim sim(cfg, dram, job, plan, start, lanes, next_request_id);
+  try {
+    return sim.run();
+  } catch (...) {
+    for (uint32_t c = 0; c < dram.channel_count(); ++c) dram.channel(c).set_completion(nullptr);
+    throw;
+  }
+}
+
+} // namespace pnm::engine

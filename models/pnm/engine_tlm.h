@@ -1,0 +1,74 @@
+// SystemC face of the attention engine: a register file on `reg_socket`
+// (engine_regs.h), one thread that fetches the job descriptor from device
+// memory, runs it on the plain C++ core (engine.h), waits the modelled time
+// and posts the status, and an interrupt raised on done or error.
+//
+// Interrupt, two ways (use either or both):
+//   - `irq`: optional level output, high while a finished job (done or
+//     error) waits for acknowledgement (any write to STATUS) and its IRQ_EN
+//     bit is set;
+//   - set_irq_callback(): called once per finished job with the controller's
+//     line number, PNM_IRQ_ENGINE_DONE or PNM_IRQ_ENGINE_ERROR (for latched,
+//     edge-style interrupt controllers such as ControllerCore::raise_irq).
+// The job runs in zero wall-clock SystemC time on the core, which advances
+// the DRAM channels to the job's end; other initiators' requests that arrive
+// meanwhile enter the channels at the channels' present (loosely timed).
+#pragma once
+
+#include "pnm/engine.h"
+
+#include <functional>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+namespace pnm::engine {
+
+class EngineTlm : public sc_core::sc_module {
+public:
+  tlm_utils::simple_target_socket<EngineTlm> reg_socket;
+  sc_core::sc_port<sc_core::sc_signal_inout_if<bool>, 1, sc_core::SC_ZERO_OR_MORE_BOUND> irq;
+
+  using IrqFn = std::function<void(unsigned line)>;
+
+  EngineTlm(sc_core::sc_module_name name, const EngineConfig& cfg, dram::DramSystem& dram,
+            dram::SparseStore& store, datapath::Datapath& dp, Mode mode = Mode::functional);
+
+  void set_irq_callback(IrqFn fn) { irq_fn_ = std::move(fn); }
+  void set_mode(Mode m) { mode_ = m; }
+  Mode mode() const { return mode_; }
+
+  AttentionEngine& core() { return core_; }
+  const JobResult& last_result() const { return last_; }
+  uint32_t status() const { return status_; }
+  bool irq_level() const { return level_; }
+  // Notified when a job finishes (done or error), at its modelled end time.
+  const sc_core::sc_event& finished_event() const { return finished_; }
+
+private:
+  void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
+  unsigned transport_dbg(tlm::tlm_generic_payload& tx);
+  bool read_reg(uint32_t off, uint32_t& value) const;
+  // Returns the TLM status of a register write.
+  tlm::tlm_response_status write_reg(uint32_t off, uint32_t value, const sc_core::sc_time& delay);
+  void job_thread();
+  void update_irq();
+  void drive_irq();
+
+  AttentionEngine core_;
+  Mode mode_;
+  IrqFn irq_fn_;
+  sc_core::sc_event start_, finished_, irq_changed_;
+  sc_core::sc_time cycle_;
+  uint32_t caps_ = 0;
+  uint64_t desc_addr_ = 0;
+  uint32_t status_ = PNM_ENG_STATUS_IDLE;
+  uint32_t error_ = PNM_JOB_ERR_OK;
+  uint32_t irq_en_ = PNM_ENG_IRQ_EN_DONE | PNM_ENG_IRQ_EN_ERROR;
+  uint32_t jobs_done_ = 0, jobs_failed_ = 0;
+  uint64_t tag_ = 0;
+  bool level_ = false;
+  JobResult last_;
+};
+
+} // namespace pnm::engine
