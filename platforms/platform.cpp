@@ -79,6 +79,26 @@ PlatformConfig load_platform(const std::string& path) {
   p.description = root.text_or("description", "", "what this platform is");
   p.dram = dram::load_dram_config(root.child("dram"));
   if (auto cx = root.child_if("cxl")) p.cxl = load_cxl(*cx);
+  if (root.has("engine")) {
+    // Either an engine parameter file (its own schema around an "engine"
+    // object) or the "engine" object itself.
+    ConfigNode en = root.child_or_include("engine");
+    if (en.has("schema")) {
+      if (en.text("schema", "engine file format") != "pnmvp.engine.v1")
+        en.fail("schema", "expected pnmvp.engine.v1");
+      p.engine = engine::load_engine_config(en.child("engine"));
+      en.finish();
+    } else {
+      p.engine = engine::load_engine_config(en);
+    }
+    p.has_engine = true;
+  }
+  if (root.has("datapath"))
+    p.datapath = root.choice("datapath", {"twin", "rtl"},
+                             "engine datapath: the C++ twin or the Verilated RTL (bit-identical)");
+  p.datapath_lanes = static_cast<int>(root.integer_or("datapath_lanes", 16, {16, 32}, "lanes",
+                                                      "lanes of each dot-product unit (16 or 32)"));
+  if (p.datapath_lanes != 16 && p.datapath_lanes != 32) root.fail("datapath_lanes", "must be 16 or 32");
   root.finish();
   p.params = root.params();
   return p;

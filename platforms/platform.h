@@ -6,7 +6,9 @@
 #include "cxl/cxl_io_regs.h"
 #include "cxl/cxl_mem_controller.h"
 #include "dram/dram_system.h"
+#include "pnm/engine_config.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,10 @@ struct PlatformConfig {
   std::string description;
   dram::DramSystemConfig dram;
   CxlPlatformConfig cxl;
+  bool has_engine = false;
+  engine::EngineConfig engine;
+  std::string datapath = "twin"; // "twin" (C++) or "rtl" (Verilated): bit-identical
+  int datapath_lanes = 16;       // 16 or 32 (the RTL is built for both)
   std::vector<ParamRecord> params; // every parameter read, for `pnmvp params`
 };
 

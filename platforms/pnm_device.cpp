@@ -1,5 +1,9 @@
 #include "pnm_device.h"
 
+#include "pnm/datapath_rtl.h"
+#include "pnm/datapath_twin.h"
+#include "pnm_device_map.h"
+
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -18,11 +22,17 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
       regs(io_config(p, dram::DramSystem(p.dram).capacity_bytes())),
       dram("dram", p.dram, dram::Fidelity::command), dram_bus("dram_bus"),
       cxl_io("cxl_io", regs, p.cxl.register_latency_ns),
-      cxl_mem("cxl_mem", p.cxl.mem, regs), hpa_base_(p.cxl.hpa_base) {
+      cxl_mem("cxl_mem", p.cxl.mem, regs), ctrl_bus("ctrl_bus"), hpa_base_(p.cxl.hpa_base) {
   if (!p.cxl.present)
     throw ConfigError(fmt::format("{}: platform has no \"cxl\" section, so no CXL device can be built", p.file));
   dram_bus.attach(dram.mem_socket, "dram", 0, dram.core().capacity_bytes());
   cxl_mem.dram_socket.bind(dram_bus.in_socket);
+  if (p.has_engine) {
+    if (p.datapath == "rtl") datapath = std::make_unique<datapath::DatapathRtl>(p.datapath_lanes);
+    else datapath = std::make_unique<datapath::DatapathTwin>(p.datapath_lanes);
+    engine = std::make_unique<engine::EngineTlm>("engine", p.engine, dram.core(), dram.store(), *datapath);
+    ctrl_bus.attach(engine->reg_socket, "engine", PNM_ENGINE_BASE, PNM_ENGINE_SIZE_BYTES);
+  }
   // What platform firmware (BIOS) does before the OS: place the BARs, enable
   // memory decoding, and commit HDM decoder 0 over the whole capacity.
   auto cfg_write = [&](uint32_t off, uint32_t v) {

@@ -3,8 +3,10 @@
 // inside the object, so a platform can instantiate several.
 //
 // Host-facing sockets: cxl_io.config_socket, cxl_io.mmio_socket,
-// cxl_mem.host_socket. Internal initiators of device memory (CXL.mem now;
-// the engine and the controller core next) attach to dram_bus.
+// cxl_mem.host_socket. Internal initiators of device memory attach to
+// dram_bus. ctrl_bus is the controller's view of the device's registers
+// (pnm_device_map.h): the engine's at PNM_ENGINE_BASE. The engine reaches
+// DRAM through its own per-channel streamers on the same DRAM state.
 #pragma once
 
 #include "bus/device_bus.h"
@@ -13,6 +15,8 @@
 #include "cxl/cxl_mem_controller.h"
 #include "dram/dram_tlm.h"
 #include "platform.h"
+#include "pnm/datapath.h"
+#include "pnm/engine_tlm.h"
 
 #include <memory>
 #include <systemc>
@@ -28,6 +32,9 @@ public:
   bus::DeviceBus dram_bus;
   cxl::CxlIoTarget cxl_io;
   cxl::CxlMemController cxl_mem;
+  bus::DeviceBus ctrl_bus;
+  std::unique_ptr<datapath::Datapath> datapath; // when the platform has an engine
+  std::unique_ptr<engine::EngineTlm> engine;
 
   uint64_t hpa_base() const { return hpa_base_; }
   uint64_t capacity_bytes() { return dram.core().capacity_bytes(); }

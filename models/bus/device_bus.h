@@ -18,7 +18,10 @@ namespace pnm::bus {
 
 class DeviceBus : public sc_core::sc_module {
 public:
-  tlm_utils::multi_passthrough_target_socket<DeviceBus> in_socket;
+  // Zero initiators is legal too (a bus whose masters a platform leaves out).
+  tlm_utils::multi_passthrough_target_socket<DeviceBus, 32, tlm::tlm_base_protocol_types, 0,
+                                             sc_core::SC_ZERO_OR_MORE_BOUND>
+      in_socket;
   // Zero targets is legal: every access then gets a decode error.
   tlm_utils::multi_passthrough_initiator_socket<DeviceBus, 32, tlm::tlm_base_protocol_types, 0,
                                                 sc_core::SC_ZERO_OR_MORE_BOUND>
