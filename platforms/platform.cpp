@@ -93,6 +93,23 @@ PlatformConfig load_platform(const std::string& path) {
     }
     p.has_engine = true;
   }
+  if (auto ct = root.child_if("controller")) {
+    ControllerPlatformConfig& k = p.controller;
+    k.present = true;
+    ct->require_source();
+    k.core.clock_mhz = ct->number("clock_mhz", {1, 10000}, "MHz", "controller core clock");
+    k.core.cycles_per_instruction =
+        ct->number("cycles_per_instruction", {0.1, 100}, "cycles", "average CPI of the core's pipeline");
+    k.core.pj_per_instruction = ct->number("pj_per_instruction", {0, 10000}, "pJ", "energy per retired instruction");
+    k.quantum_instructions = static_cast<uint64_t>(ct->integer_or(
+        "quantum_instructions", 10000, {1, 100000000}, "instructions", "temporal-decoupling quantum"));
+    k.firmware = ct->text("firmware", "firmware ELF: a path (relative to this file) or \"builtin\"");
+    if (k.firmware != "builtin" && !k.firmware.empty() && k.firmware[0] != '/') {
+      const auto slash = path.find_last_of('/');
+      k.firmware = (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) + "/" + k.firmware;
+    }
+    ct->finish();
+  }
   if (root.has("datapath"))
     p.datapath = root.choice("datapath", {"twin", "rtl"},
                              "engine datapath: the C++ twin or the Verilated RTL (bit-identical)");

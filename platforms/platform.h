@@ -5,6 +5,7 @@
 #include "common/config.h"
 #include "cxl/cxl_io_regs.h"
 #include "cxl/cxl_mem_controller.h"
+#include "cpu/riscv_core.h"
 #include "dram/dram_system.h"
 #include "pnm/engine_config.h"
 
@@ -26,12 +27,21 @@ struct CxlPlatformConfig {
   std::string link_energy_source;
 };
 
+// The device's controller core and its firmware ("controller" section).
+struct ControllerPlatformConfig {
+  bool present = false;
+  cpu::CoreConfig core;
+  std::string firmware;           // ELF path ("builtin": the firmware this build made)
+  uint64_t quantum_instructions = 10000;
+};
+
 struct PlatformConfig {
   std::string file;
   std::string name;
   std::string description;
   dram::DramSystemConfig dram;
   CxlPlatformConfig cxl;
+  ControllerPlatformConfig controller;
   bool has_engine = false;
   engine::EngineConfig engine;
   std::string datapath = "twin"; // "twin" (C++) or "rtl" (Verilated): bit-identical

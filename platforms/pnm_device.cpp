@@ -22,7 +22,8 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
       regs(io_config(p, dram::DramSystem(p.dram).capacity_bytes())),
       dram("dram", p.dram, dram::Fidelity::command), dram_bus("dram_bus"),
       cxl_io("cxl_io", regs, p.cxl.register_latency_ns),
-      cxl_mem("cxl_mem", p.cxl.mem, regs), ctrl_bus("ctrl_bus"), hpa_base_(p.cxl.hpa_base) {
+      cxl_mem("cxl_mem", p.cxl.mem, regs), ctrl_bus("ctrl_bus"),
+      mailbox("mailbox", regs, dram.core().capacity_bytes()), hpa_base_(p.cxl.hpa_base) {
   if (!p.cxl.present)
     throw ConfigError(fmt::format("{}: platform has no \"cxl\" section, so no CXL device can be built", p.file));
   dram_bus.attach(dram.mem_socket, "dram", 0, dram.core().capacity_bytes());
@@ -32,6 +33,17 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
     else datapath = std::make_unique<datapath::DatapathTwin>(p.datapath_lanes);
     engine = std::make_unique<engine::EngineTlm>("engine", p.engine, dram.core(), dram.store(), *datapath);
     ctrl_bus.attach(engine->reg_socket, "engine", PNM_ENGINE_BASE, PNM_ENGINE_SIZE_BYTES);
+  }
+  ctrl_bus.attach(mailbox.reg_socket, "mailbox", PNM_MBOX_BASE, PNM_MBOX_SIZE_BYTES);
+  if (p.controller.present) {
+    const std::string elf = p.controller.firmware == "builtin" ? std::string(PNM_BUILTIN_FIRMWARE_ELF)
+                                                               : p.controller.firmware;
+    controller = std::make_unique<cpu::ControllerCore>("controller", p.controller.core, elf,
+                                                       p.controller.quantum_instructions);
+    controller->mmio_socket.bind(ctrl_bus.in_socket);
+    controller->mem_socket.bind(dram_bus.in_socket);
+    mailbox.on_command = [this]() { controller->raise_irq(PNM_IRQ_MBOX_DOORBELL); };
+    if (engine) engine->set_irq_callback([this](unsigned line) { controller->raise_irq(line); });
   }
   // What platform firmware (BIOS) does before the OS: place the BARs, enable
   // memory decoding, and commit HDM decoder 0 over the whole capacity.

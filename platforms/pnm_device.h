@@ -13,6 +13,8 @@
 #include "cxl/cxl_io_regs.h"
 #include "cxl/cxl_io_target.h"
 #include "cxl/cxl_mem_controller.h"
+#include "cxl/mailbox_port.h"
+#include "cpu/controller_core.h"
 #include "dram/dram_tlm.h"
 #include "platform.h"
 #include "pnm/datapath.h"
@@ -35,6 +37,8 @@ public:
   bus::DeviceBus ctrl_bus;
   std::unique_ptr<datapath::Datapath> datapath; // when the platform has an engine
   std::unique_ptr<engine::EngineTlm> engine;
+  cxl::MailboxPort mailbox;                       // firmware side of the CXL mailbox
+  std::unique_ptr<cpu::ControllerCore> controller; // when the platform has a controller
 
   uint64_t hpa_base() const { return hpa_base_; }
   uint64_t capacity_bytes() { return dram.core().capacity_bytes(); }

@@ -102,6 +102,21 @@
  * room for the largest (1 MiB) payload. */
 #define PNM_MBOX_BASE PNM_U(0x10200000)
 #define PNM_MBOX_SIZE_BYTES PNM_U(0x00200000) /* 2 MiB */
+/* Firmware side of the CXL primary mailbox, inside the window above. The
+ * host rings the doorbell (PNM_IRQ_MBOX_DOORBELL); firmware reads the
+ * command, writes the output payload and its length, then writes the return
+ * code to RESULT, which posts status, length and payload to the host's
+ * mailbox registers and clears the doorbell (CXL 2.0 8.2.8.4 sequence). */
+#define PNM_MBOXFW_STATUS_OFF PNM_U(0x00)       /* R: bit 0 = a command waits */
+#define PNM_MBOXFW_OPCODE_OFF PNM_U(0x04)       /* R: its opcode */
+#define PNM_MBOXFW_IN_LEN_OFF PNM_U(0x08)       /* R: input payload bytes */
+#define PNM_MBOXFW_OUT_LEN_OFF PNM_U(0x0C)      /* RW: output payload bytes */
+#define PNM_MBOXFW_RESULT_OFF PNM_U(0x10)       /* W: return code; posts the result */
+#define PNM_MBOXFW_CAPACITY_LO_OFF PNM_U(0x20)  /* R: device capacity, bytes */
+#define PNM_MBOXFW_CAPACITY_HI_OFF PNM_U(0x24)
+#define PNM_MBOXFW_PAYLOAD_BYTES_OFF PNM_U(0x28) /* R: payload area size */
+#define PNM_MBOXFW_IN_PAYLOAD_OFF PNM_U(0x1000)   /* R: the host's input payload */
+#define PNM_MBOXFW_OUT_PAYLOAD_OFF PNM_U(0x100000) /* RW: output payload staging */
 
 /* Device DRAM window. */
 #define PNM_DRAM_WINDOW_BASE PNM_U(0x80000000)
