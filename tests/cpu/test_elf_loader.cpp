@@ -2,6 +2,8 @@
 // the problem, and leave the core usable.
 #include <gtest/gtest.h>
 
+#include "../support/temp_path.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -24,7 +26,7 @@ std::vector<uint8_t> read_file(const std::string& path) {
 }
 
 std::string write_temp(const std::string& name, const std::vector<uint8_t>& bytes) {
-  const fs::path p = fs::path(testing::TempDir()) / ("pnm_cpu_" + name);
+  const fs::path p = pnm::test::temp_path("cpu_" + name);
   std::ofstream out(p, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   return p.string();

@@ -2,6 +2,8 @@
 // identical results and cycle counts on random batches, VCD on request.
 #include <gtest/gtest.h>
 
+#include "../support/temp_path.h"
+
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -79,7 +81,7 @@ TEST_P(datapath_rtl, BackToBackBatchesAndSingles) {
 INSTANTIATE_TEST_SUITE_P(lanes, datapath_rtl, ::testing::Values(16, 32));
 
 TEST(datapath_rtl_vcd, DumpsWaveformOnRequest) {
-  const std::string path = ::testing::TempDir() + "datapath_rtl_test.vcd";
+  const std::string path = pnm::test::temp_path("datapath_rtl_test.vcd");
   std::remove(path.c_str());
   {
     DatapathRtl rtl(16, path);

@@ -1,5 +1,6 @@
 // The config loader: every bad input names the file, the key path and what
 // is allowed.
+#include "../support/temp_path.h"
 #include "common/config.h"
 #include "common/report.h"
 #include "platform.h"
@@ -19,7 +20,7 @@ std::string platform_json(const std::string& name) {
 std::string error_for(const std::function<void(json&)>& edit) {
   json j = json::parse(platform_json("ddr5-4800-1ch"));
   edit(j);
-  std::string path = ::testing::TempDir() + "edited.json";
+  std::string path = pnm::test::temp_path("edited.json");
   j["dram"]["memspec"] = std::string(PNM_SOURCE_DIR) + "/platforms/memspec/JEDEC_DDR5-4800AN_16Gb_x8.json";
   if (j["dram"].contains("_memspec_inline")) {
     j["dram"]["memspec"] = j["dram"]["_memspec_inline"];
@@ -95,7 +96,7 @@ TEST(Config, MemspecErrorsNameTheMemspecKey) {
 }
 
 TEST(Config, InvalidJsonGivesLineAndColumn) {
-  std::string path = ::testing::TempDir() + "broken.json";
+  std::string path = pnm::test::temp_path("broken.json");
   std::ofstream(path) << "{\n  \"schema\": \"pnmvp.platform.v1\",\n  \"name\": oops\n}\n";
   try {
     load_platform(path);
@@ -112,7 +113,7 @@ TEST(Config, MissingFileAndWrongSchema) {
 }
 
 TEST(Report, RefusesToOverwriteAFileItDidNotWrite) {
-  std::string path = ::testing::TempDir() + "users_trace.txt";
+  std::string path = pnm::test::temp_path("users_trace.txt");
   std::ofstream(path) << "LD 0x40\n";
   nlohmann::ordered_json j;
   j["schema"] = "pnmvp.test.v1";
@@ -121,7 +122,7 @@ TEST(Report, RefusesToOverwriteAFileItDidNotWrite) {
   std::string line;
   std::getline(in, line);
   EXPECT_EQ(line, "LD 0x40"); // untouched
-  std::string rep = ::testing::TempDir() + "report.json";
+  std::string rep = pnm::test::temp_path("report.json");
   std::remove(rep.c_str());
   write_report(rep, j);
   write_report(rep, j); // a pnmvp report may be replaced

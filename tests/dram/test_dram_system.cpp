@@ -1,5 +1,6 @@
 // Address mapping, multi-channel replay, bandwidth against the closed-form
 // peak, and streamed trace parsing.
+#include "../support/temp_path.h"
 #include "dram/dram_replay.h"
 #include "dram/dram_system.h"
 #include "dram/trace_source.h"
@@ -17,7 +18,7 @@ std::string platform(const std::string& name) {
   return std::string(PNM_SOURCE_DIR) + "/platforms/" + name + ".json";
 }
 std::string temp_file(const std::string& name, const std::string& text) {
-  std::string path = ::testing::TempDir() + name;
+  std::string path = pnm::test::temp_path(name);
   std::ofstream(path) << text;
   return path;
 }
