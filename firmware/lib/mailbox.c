@@ -348,15 +348,24 @@ static uint16_t cmd_get_poison(struct pnm_mbox_ctx* ctx, const uint8_t* in, uint
   return PNM_MBOX_RC_SUCCESS;
 }
 
-static uint16_t cmd_inject_poison(struct pnm_mbox_ctx* ctx, const uint8_t* in, uint32_t in_len,
-                                  uint8_t* out, uint32_t out_cap, uint32_t* out_len) {
-  (void)in_len, (void)out, (void)out_cap, (void)out_len;
-  const uint64_t dpa = pnm_le64_get(in);
+/* The DPA of one 64 B line named by Inject/Clear Poison: aligned, inside the device. */
+static uint16_t check_line_dpa(const struct pnm_mbox_ctx* ctx, uint64_t dpa) {
   if (!line_aligned(dpa)) {
     return PNM_MBOX_RC_INVALID_INPUT;
   }
   if (!line_in_capacity(ctx, dpa)) {
     return PNM_MBOX_RC_INVALID_PA;
+  }
+  return PNM_MBOX_RC_SUCCESS;
+}
+
+static uint16_t cmd_inject_poison(struct pnm_mbox_ctx* ctx, const uint8_t* in, uint32_t in_len,
+                                  uint8_t* out, uint32_t out_cap, uint32_t* out_len) {
+  (void)in_len, (void)out, (void)out_cap, (void)out_len;
+  const uint64_t dpa = pnm_le64_get(in);
+  const uint16_t bad = check_line_dpa(ctx, dpa);
+  if (bad != PNM_MBOX_RC_SUCCESS) {
+    return bad;
   }
   if (pnm_poison_hit(&ctx->poison, dpa, PNM_POISON_LINE_BYTES)) {
     return PNM_MBOX_RC_SUCCESS; /* already poisoned: nothing to add */
@@ -375,11 +384,9 @@ static uint16_t cmd_clear_poison(struct pnm_mbox_ctx* ctx, const uint8_t* in, ui
                                  uint8_t* out, uint32_t out_cap, uint32_t* out_len) {
   (void)in_len, (void)out, (void)out_cap, (void)out_len;
   const uint64_t dpa = pnm_le64_get(in);
-  if (!line_aligned(dpa)) {
-    return PNM_MBOX_RC_INVALID_INPUT;
-  }
-  if (!line_in_capacity(ctx, dpa)) {
-    return PNM_MBOX_RC_INVALID_PA;
+  const uint16_t bad = check_line_dpa(ctx, dpa);
+  if (bad != PNM_MBOX_RC_SUCCESS) {
+    return bad;
   }
   /* the replacement data is written whether or not the line was poisoned */
   if (ctx->write_line && ctx->write_line(ctx->media_user, dpa, in + 0x08) != 0) {

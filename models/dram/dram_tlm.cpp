@@ -35,38 +35,48 @@ bool DramTlm::check(tlm::tlm_generic_payload& tx) {
   return false;
 }
 
-Cycle DramTlm::timed_access(uint64_t addr, unsigned len, bool write, Cycle start) {
-  const uint64_t burst = dram_.config().spec.org.burst_bytes();
-  const uint64_t first = addr / burst * burst;
-  const uint64_t end = addr + len;
-  Cycle done = start;
-  uint64_t outstanding = 0;
-  auto on_done = [&](const ChannelRequest&, Cycle d) {
-    done = std::max(done, d);
-    --outstanding;
-  };
+void DramTlm::run_lines(const std::vector<uint64_t>& addr, const std::vector<Cycle>& arrive,
+                        bool write, std::vector<Cycle>& done) {
+  // Enter the lines in arrival order; each channel advances only to the
+  // arrival it is handed (channels are independent), then all drain.
+  const size_t n = addr.size();
+  done.assign(n, 0);
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return arrive[a] < arrive[b]; });
+  auto on_done = [&](const ChannelRequest& r, Cycle d) { done[r.tag] = d; };
   for (uint32_t c = 0; c < dram_.channel_count(); ++c) dram_.channel(c).set_completion(on_done);
-  for (uint64_t a = first; a < end; a += burst) {
+  for (size_t i : order) {
     ChannelRequest r;
     r.id = next_id_++;
-    r.addr = a;
-    r.da = dram_.mapper().decode(a);
+    r.tag = i;
+    r.addr = addr[i];
+    r.da = dram_.mapper().decode(r.addr);
     r.write = write;
     DramChannel& ch = dram_.channel(r.da.channel);
-    // Requests earlier than the channel's clock (temporal decoupling across
-    // initiators) enter at the channel's present.
-    r.arrive = std::max(start, ch.now());
+    // A line earlier than its channel's clock (temporal decoupling across
+    // initiators) enters at the channel's present.
+    r.arrive = std::max(arrive[i], ch.now());
     ch.advance_to(r.arrive);
     while (!ch.can_accept(write)) ch.issue_next();
-    ++outstanding;
     ch.enqueue(r);
   }
-  for (uint32_t c = 0; c < dram_.channel_count() && outstanding; ++c) {
-    DramChannel& ch = dram_.channel(c);
-    while (outstanding && !ch.idle()) ch.issue_next();
+  for (uint32_t c = 0; c < dram_.channel_count(); ++c) {
+    dram_.channel(c).drain();
+    dram_.channel(c).set_completion(nullptr);
   }
-  for (uint32_t c = 0; c < dram_.channel_count(); ++c) dram_.channel(c).set_completion(nullptr);
-  return done;
+}
+
+Cycle DramTlm::timed_access(uint64_t addr, unsigned len, bool write, Cycle start) {
+  // One transaction is a stream of bursts that all arrive at `start`.
+  const uint64_t burst = dram_.config().spec.org.burst_bytes();
+  std::vector<uint64_t> lines;
+  for (uint64_t a = addr / burst * burst; a < addr + len; a += burst) lines.push_back(a);
+  std::vector<Cycle> done;
+  run_lines(lines, std::vector<Cycle>(lines.size(), start), write, done);
+  Cycle last = start;
+  for (Cycle d : done) last = std::max(last, d);
+  return last;
 }
 
 void DramTlm::burst_transport(tlm::tlm_generic_payload& tx, BurstExtension& ext,
@@ -97,36 +107,17 @@ void DramTlm::burst_transport(tlm::tlm_generic_payload& tx, BurstExtension& ext,
   if (fidelity_ == Fidelity::functional) {
     for (BurstLine& l : ext.lines) last_ps = std::max(last_ps, l.done_ps = l.arrive_ps);
   } else {
-    // Enter the lines in arrival order; each channel advances only to the
-    // arrival it is handed (channels are independent), then all drain.
-    std::vector<size_t> order(n);
-    for (size_t i = 0; i < n; ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return ext.lines[a].arrive_ps < ext.lines[b].arrive_ps;
-    });
-    auto on_done = [&](const ChannelRequest& r, Cycle d) {
-      ext.lines[r.tag].done_ps = static_cast<uint64_t>(static_cast<double>(d) * tck_ps);
-    };
-    for (uint32_t c = 0; c < dram_.channel_count(); ++c) dram_.channel(c).set_completion(on_done);
-    for (size_t i : order) {
-      ChannelRequest r;
-      r.id = next_id_++;
-      r.tag = i;
-      r.addr = ext.lines[i].dpa;
-      r.da = dram_.mapper().decode(r.addr);
-      r.write = tx.is_write();
-      DramChannel& ch = dram_.channel(r.da.channel);
-      const Cycle arrive = static_cast<Cycle>(std::ceil(static_cast<double>(ext.lines[i].arrive_ps) / tck_ps - 1e-9));
-      r.arrive = std::max(arrive, ch.now());
-      ch.advance_to(r.arrive);
-      while (!ch.can_accept(r.write)) ch.issue_next();
-      ch.enqueue(r);
+    std::vector<uint64_t> addr(n);
+    std::vector<Cycle> arrive(n), done;
+    for (size_t i = 0; i < n; ++i) {
+      addr[i] = ext.lines[i].dpa;
+      arrive[i] = static_cast<Cycle>(std::ceil(static_cast<double>(ext.lines[i].arrive_ps) / tck_ps - 1e-9));
     }
-    for (uint32_t c = 0; c < dram_.channel_count(); ++c) {
-      dram_.channel(c).drain();
-      dram_.channel(c).set_completion(nullptr);
+    run_lines(addr, arrive, tx.is_write(), done);
+    for (size_t i = 0; i < n; ++i) {
+      ext.lines[i].done_ps = static_cast<uint64_t>(static_cast<double>(done[i]) * tck_ps);
+      last_ps = std::max(last_ps, ext.lines[i].done_ps);
     }
-    for (const BurstLine& l : ext.lines) last_ps = std::max(last_ps, l.done_ps);
   }
   const sc_core::sc_time now = sc_core::sc_time_stamp();
   const sc_core::sc_time done(static_cast<double>(last_ps), sc_core::SC_PS);

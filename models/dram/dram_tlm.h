@@ -39,6 +39,10 @@ private:
   unsigned transport_dbg(tlm::tlm_generic_payload& tx);
   bool check(tlm::tlm_generic_payload& tx);
   Cycle timed_access(uint64_t addr, unsigned len, bool write, Cycle start);
+  // Lines through the channels, each entering at its arrival cycle; done[i]
+  // is when line i's last data beat moves.
+  void run_lines(const std::vector<uint64_t>& addr, const std::vector<Cycle>& arrive, bool write,
+                 std::vector<Cycle>& done);
   void burst_transport(tlm::tlm_generic_payload& tx, BurstExtension& ext, sc_core::sc_time& delay);
 
   DramSystem dram_;
