@@ -2,7 +2,9 @@
 
 #include "pnm/datapath_rtl.h"
 #include "pnm/datapath_twin.h"
+#include "common/log.h"
 #include "pnm_device_map.h"
+#include "pnm_tenants.h"
 
 #include <fmt/format.h>
 #include <stdexcept>
@@ -13,6 +15,7 @@ namespace {
 cxl::CxlIoConfig io_config(const PlatformConfig& p, uint64_t capacity) {
   cxl::CxlIoConfig c = p.cxl.io;
   c.capacity_bytes = capacity;
+  c.pnm_doorbell_queues = PNM_QUEUES_MAX;
   return c;
 }
 } // namespace
@@ -23,7 +26,8 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
       dram("dram", p.dram, dram::Fidelity::command), dram_bus("dram_bus"),
       cxl_io("cxl_io", regs, p.cxl.register_latency_ns),
       cxl_mem("cxl_mem", p.cxl.mem, regs), ctrl_bus("ctrl_bus"),
-      mailbox("mailbox", regs, dram.core().capacity_bytes()), hpa_base_(p.cxl.hpa_base) {
+      mailbox("mailbox", regs, dram.core().capacity_bytes()), doorbells("doorbells", regs),
+      hpa_base_(p.cxl.hpa_base) {
   if (!p.cxl.present)
     throw ConfigError(fmt::format("{}: platform has no \"cxl\" section, so no CXL device can be built", p.file));
   dram_bus.attach(dram.mem_socket, "dram", 0, dram.core().capacity_bytes());
@@ -35,6 +39,11 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
     ctrl_bus.attach(engine->reg_socket, "engine", PNM_ENGINE_BASE, PNM_ENGINE_SIZE_BYTES);
   }
   ctrl_bus.attach(mailbox.reg_socket, "mailbox", PNM_MBOX_BASE, PNM_MBOX_SIZE_BYTES);
+  ctrl_bus.attach(doorbells.reg_socket, "doorbells", PNM_QDB_BASE, PNM_QDB_SIZE_BYTES);
+  doorbells.on_host_irq = [this]() {
+    if (on_host_interrupt) on_host_interrupt();
+  };
+  regs.on_mailbox_interrupt = doorbells.on_host_irq;
   if (p.controller.present) {
     const std::string elf = p.controller.firmware == "builtin" ? std::string(PNM_BUILTIN_FIRMWARE_ELF)
                                                                : p.controller.firmware;
@@ -43,6 +52,18 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
     controller->mmio_socket.bind(ctrl_bus.in_socket);
     controller->mem_socket.bind(dram_bus.in_socket);
     mailbox.on_command = [this]() { controller->raise_irq(PNM_IRQ_MBOX_DOORBELL); };
+    doorbells.on_sq_doorbell = [this]() { controller->raise_irq(PNM_IRQ_SQ_DOORBELL); };
+    // Firmware console lines: "W: ..." are warnings (e.g. a refused job).
+    controller->core().set_console_sink([this](char c) {
+      if (c != '\n') {
+        fw_line_.push_back(c);
+        return;
+      }
+      if (fw_line_.rfind("W: ", 0) == 0) log::warn(this->name(), "firmware: {}", fw_line_.substr(3));
+      else log::info(this->name(), "firmware: {}", fw_line_);
+      fw_log_.push_back(std::move(fw_line_));
+      fw_line_.clear();
+    });
     if (engine) engine->set_irq_callback([this](unsigned line) { controller->raise_irq(line); });
   }
   // What platform firmware (BIOS) does before the OS: place the BARs, enable

@@ -14,13 +14,17 @@
 #include "cxl/cxl_io_target.h"
 #include "cxl/cxl_mem_controller.h"
 #include "cxl/mailbox_port.h"
+#include "cxl/queue_doorbell_port.h"
 #include "cpu/controller_core.h"
 #include "dram/dram_tlm.h"
 #include "platform.h"
 #include "pnm/datapath.h"
 #include "pnm/engine_tlm.h"
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 #include <systemc>
 
 namespace pnm {
@@ -38,7 +42,14 @@ public:
   std::unique_ptr<datapath::Datapath> datapath; // when the platform has an engine
   std::unique_ptr<engine::EngineTlm> engine;
   cxl::MailboxPort mailbox;                       // firmware side of the CXL mailbox
+  cxl::QueueDoorbellPort doorbells;               // firmware side of the queue doorbells
   std::unique_ptr<cpu::ControllerCore> controller; // when the platform has a controller
+
+  // The device's interrupt to the host (MSI): queue completions that asked
+  // for one, and the mailbox interrupt when the host enabled it.
+  std::function<void()> on_host_interrupt;
+  // Lines the firmware printed on its console, in order.
+  const std::vector<std::string>& firmware_log() const { return fw_log_; }
 
   uint64_t hpa_base() const { return hpa_base_; }
   uint64_t capacity_bytes() { return dram.core().capacity_bytes(); }
@@ -46,6 +57,8 @@ public:
 
 private:
   uint64_t hpa_base_;
+  std::string fw_line_;
+  std::vector<std::string> fw_log_;
 };
 
 } // namespace pnm

@@ -118,9 +118,30 @@
 #define PNM_MBOXFW_IN_PAYLOAD_OFF PNM_U(0x1000)   /* R: the host's input payload */
 #define PNM_MBOXFW_OUT_PAYLOAD_OFF PNM_U(0x100000) /* RW: output payload staging */
 
+/* Firmware side of the PNM queue doorbells. The host writes SQ-tail and
+ * CQ-head doorbells in its BAR2 (vendor device capability 0x8000, see
+ * models/cxl/cxl_io_regs.h); either write sets the queue's PENDING bit
+ * and raises PNM_IRQ_SQ_DOORBELL. Firmware reads PENDING, acknowledges the
+ * bits it will serve (W1C), reads the doorbell values, and raises the host
+ * interrupt (MSI) after posting completions. */
+#define PNM_QDB_BASE PNM_U(0x10400000)
+#define PNM_QDB_SIZE_BYTES PNM_U(0x00001000)
+#define PNM_QDB_PENDING_LO_OFF PNM_U(0x00) /* R: queues 0..31 whose doorbells were written */
+#define PNM_QDB_PENDING_HI_OFF PNM_U(0x04) /* R: queues 32..63 */
+#define PNM_QDB_ACK_LO_OFF PNM_U(0x08)     /* W1C: clears PENDING bits 0..31 */
+#define PNM_QDB_ACK_HI_OFF PNM_U(0x0C)     /* W1C: clears PENDING bits 32..63 */
+#define PNM_QDB_HOST_IRQ_OFF PNM_U(0x10)   /* W: any value sends the host an interrupt */
+#define PNM_QDB_QUEUES_OFF PNM_U(0x14)     /* R: doorbell pairs the host side has */
+#define PNM_QDB_DOORBELL_OFF PNM_U(0x100)  /* R: queue q: SQ tail at +8q, CQ head at +8q+4 */
+
 /* Device DRAM window. */
 #define PNM_DRAM_WINDOW_BASE PNM_U(0x80000000)
 #define PNM_DRAM_WINDOW_SIZE_BYTES PNM_U(0x40000000) /* 1 GiB */
+
+/* The top PNM_FW_RESERVED_BYTES of device memory belong to the firmware
+ * (never to a tenant): it stages the validated copy of each job descriptor
+ * there, so the engine runs exactly what was checked. */
+#define PNM_FW_RESERVED_BYTES PNM_U(0x00200000) /* 2 MiB, one tenant granule */
 
 /* ------------------------------------------------------------------------
  * Interrupt lines into the interrupt controller.

@@ -11,8 +11,7 @@ constexpr uint64_t mib256 = 256ull << 20;
 
 // Device capability IDs and versions (REFERENCE B.1; versions as QEMU).
 constexpr uint16_t cap_id_device_status = 0x0001, cap_id_mailbox = 0x0002, cap_id_memdev = 0x4000;
-constexpr unsigned cap_count = 3;
-constexpr uint32_t cap_headers_end = 0x10 + 0x10 * cap_count; // 0x40
+constexpr uint32_t cap_headers_end_max = 0x10 + 0x10 * 4; // with the doorbell capability
 constexpr uint32_t device_status_bytes = 8, memdev_status_bytes = 8, mbox_regs_bytes = 0x20;
 
 // RAS valid bits (REFERENCE A.7).
@@ -66,11 +65,18 @@ CxlIoRegs::CxlIoRegs(const CxlIoConfig& cfg) : cfg_(cfg), hdm_(hdm_config(cfg)) 
             {cfg_.mailbox_offset, mbox_regs_bytes + P, "mailbox"},
             {memdev_off_, memdev_status_bytes, "memory device status"}};
   for (const Range& a : r) {
-    if (a.off % 8 != 0 || a.off < cap_headers_end)
-      throw std::invalid_argument(std::string(a.name) + " registers must be 8-byte aligned, after 0x40");
+    if (a.off % 8 != 0 || a.off < cap_headers_end_max)
+      throw std::invalid_argument(std::string(a.name) + " registers must be 8-byte aligned, after 0x50");
     for (const Range& b : r)
       if (&a != &b && a.off < b.off + b.len && b.off < a.off + a.len)
         throw std::invalid_argument(std::string(a.name) + " registers overlap " + b.name);
+  }
+  if (cfg_.pnm_doorbell_queues) {
+    if (cfg_.pnm_doorbell_queues > 1024 || cfg_.pnm_doorbell_offset % 0x1000 != 0 ||
+        cfg_.pnm_doorbell_offset < memdev_off_ + memdev_status_bytes)
+      throw std::invalid_argument("PNM doorbells: at most 1024 queues, 4 KiB aligned, after the memory device status");
+    cap_count_ = 4;
+    doorbells_.assign(2 * cfg_.pnm_doorbell_queues, 0);
   }
   bar2_size_ = 0x1000;
   while (bar2_size_ < device_block_used_bytes())
@@ -92,6 +98,7 @@ void CxlIoRegs::reset() {
   mbox_cmd_ = mbox_status_ = mbox_bg_status_ = 0;
   bg_running_ = false;
   payload_.assign(mailbox_payload_bytes(), 0);
+  std::fill(doorbells_.begin(), doorbells_.end(), 0u);
   media_ = MediaStatus::ready;
   mbox_ready_ = true;
   fatal_ = fw_halt_ = false;
@@ -399,14 +406,21 @@ uint64_t CxlIoRegs::device_qword(uint32_t off8) const {
   const uint32_t P = mailbox_payload_bytes();
   const uint32_t mb = cfg_.mailbox_offset;
   switch (off8) {
-  case 0x00: return (1ull << 16) | (uint64_t(cap_count) << 32); // cap ID 0, version 1, count
+  case 0x00: return (1ull << 16) | (uint64_t(cap_count_) << 32); // cap ID 0, version 1, count
   case 0x10: return cap_id_device_status | (2ull << 16) | (uint64_t(cfg_.device_status_offset) << 32);
   case 0x18: return device_status_bytes;
   case 0x20: return cap_id_mailbox | (1ull << 16) | (uint64_t(mb) << 32);
   case 0x28: return mbox_regs_bytes + P;
   case 0x30: return cap_id_memdev | (1ull << 16) | (uint64_t(memdev_off_) << 32);
   case 0x38: return memdev_status_bytes;
+  case 0x40:
+    return cap_count_ > 3 ? pnm_doorbell_cap_id | (1ull << 16) | (uint64_t(cfg_.pnm_doorbell_offset) << 32) : 0;
+  case 0x48: return cap_count_ > 3 ? uint64_t(doorbells_.size()) * 4 : 0;
   default: break;
+  }
+  if (!doorbells_.empty() && in(off8, cfg_.pnm_doorbell_offset, doorbells_.size() * 4)) {
+    const uint32_t i = (off8 - cfg_.pnm_doorbell_offset) / 4;
+    return doorbells_[i] | (uint64_t(doorbells_[i + 1]) << 32);
   }
   if (off8 == cfg_.device_status_offset)
     return event_status_;
@@ -437,6 +451,18 @@ uint64_t CxlIoRegs::device_qword(uint32_t off8) const {
 
 void CxlIoRegs::device_write(uint32_t off8, uint64_t v, uint64_t mask) {
   const uint32_t mb = cfg_.mailbox_offset;
+  if (!doorbells_.empty() && in(off8, cfg_.pnm_doorbell_offset, doorbells_.size() * 4)) {
+    // Doorbells are dword registers; a qword write rings both of a pair.
+    const uint32_t first = (off8 - cfg_.pnm_doorbell_offset) / 4;
+    for (unsigned half = 0; half < 2; ++half) {
+      const uint32_t m = uint32_t(mask >> (32 * half)), val = uint32_t(v >> (32 * half));
+      if (!m) continue;
+      const uint32_t i = first + half;
+      doorbells_[i] = ((doorbells_[i] & ~m) | (val & m)) & 0xFFFFu;
+      if (on_queue_doorbell) on_queue_doorbell(i / 2, i % 2 == 0, doorbells_[i]);
+    }
+    return;
+  }
   if (off8 == mb + mbox_caps) {
     if (mask >> 32) // caps (low dword) are read-only; control is the high dword
       write_mailbox_control(uint32_t(v >> 32), uint32_t(mask >> 32));

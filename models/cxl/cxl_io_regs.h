@@ -84,6 +84,11 @@ struct CxlIoConfig {
   bool mailbox_doorbell_irq = false;  // capability bit 5
   bool mailbox_background_irq = false; // capability bit 6
   uint8_t mailbox_irq_vector = 0;     // capability 10:7
+  // PNM queue doorbells: a vendor-specific device capability (ID
+  // pnm_doorbell_cap_id) with one SQ-tail and one CQ-head doorbell per queue
+  // pair, NVMe style (SQ y tail at 8y, CQ y head at 8y + 4). 0 queues: absent.
+  unsigned pnm_doorbell_queues = 0;
+  uint32_t pnm_doorbell_offset = 0x1000; // 4 KiB aligned, after everything else
 };
 
 class CxlIoRegs {
@@ -98,6 +103,10 @@ public:
   static constexpr uint32_t dvsec_flexbus_offset = 0x158; // Flex Bus Port (ID 7)
   static constexpr uint32_t dvsec_flexbus_length = 0x20;
   static constexpr uint16_t dvsec_cap_id = 0x0023;
+  // Device capability IDs 0x8000 and up are vendor specific (Linux
+  // cxl_probe_device_regs logs them as such); ours is the queue doorbells.
+  static constexpr uint16_t pnm_doorbell_cap_id = 0x8000;
+  static constexpr uint32_t pnm_doorbell_stride = 8; // bytes per queue pair
   static constexpr uint16_t cxl_dvsec_vendor_id = 0x1E98;
   static constexpr uint32_t class_code = 0x050210;
 
@@ -147,6 +156,14 @@ public:
   void complete_background(uint16_t return_code, uint16_t vendor_status = 0);
   bool background_running() const { return bg_running_; }
 
+  // ---- PNM queue doorbells (device side)
+  // Called on every host write of a doorbell: queue, true for the SQ tail
+  // (false: CQ head), the value written (low 16 bits kept, as NVMe).
+  std::function<void(unsigned queue, bool sq, uint32_t value)> on_queue_doorbell;
+  uint32_t sq_tail_doorbell(unsigned queue) const { return doorbells_.at(2 * queue); }
+  uint32_t cq_head_doorbell(unsigned queue) const { return doorbells_.at(2 * queue + 1); }
+  unsigned doorbell_queues() const { return cfg_.pnm_doorbell_queues; }
+
   // ---- device state reflected in the status registers
   void set_media_status(MediaStatus m);
   void set_mailbox_ready(bool ready);
@@ -163,7 +180,9 @@ public:
   const CxlIoConfig& config() const { return cfg_; }
   uint32_t mailbox_payload_bytes() const { return 1u << cfg_.mailbox_payload_log2; }
   uint32_t memdev_status_offset() const { return memdev_off_; }
-  uint32_t device_block_used_bytes() const { return memdev_off_ + 8; }
+  uint32_t device_block_used_bytes() const {
+    return doorbells_.empty() ? memdev_off_ + 8 : cfg_.pnm_doorbell_offset + uint32_t(doorbells_.size()) * 4;
+  }
   uint64_t device_block_bytes() const { return bar2_size_; }
 
   // Conventional reset: configuration, HDM decoders, mailbox back to defaults.
@@ -207,6 +226,8 @@ private:
   uint64_t mbox_bg_status_ = 0;
   bool bg_running_ = false;
   std::vector<uint8_t> payload_;
+  std::vector<uint32_t> doorbells_; // [2q] SQ tail, [2q + 1] CQ head
+  unsigned cap_count_ = 3;
   MediaStatus media_ = MediaStatus::ready;
   bool mbox_ready_ = true, fatal_ = false, fw_halt_ = false;
   uint8_t reset_needed_ = 0;

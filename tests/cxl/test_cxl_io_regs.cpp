@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
 #include <vector>
 
 using namespace pnm::cxl;
@@ -669,4 +670,39 @@ TEST(cxlDevice, ResetRestoresDefaults) {
   EXPECT_FALSE(t.r.hdm().committed(0));
   EXPECT_FALSE(t.r.doorbell());
   EXPECT_EQ(t.rd(RegSpace::device, 0xA8, 1), 0u);
+}
+
+TEST(CxlIoRegsDoorbells, VendorCapabilityListsTheDoorbellsAndWritesReachTheDevice) {
+  pnm::cxl::CxlIoConfig c;
+  c.pnm_doorbell_queues = 64;
+  pnm::cxl::CxlIoRegs r(c);
+  using pnm::cxl::RegSpace;
+  uint64_t v = 0;
+  ASSERT_EQ(r.read(RegSpace::device, 0x00, 8, v), pnm::cxl::AccessResult::ok);
+  EXPECT_EQ((v >> 32) & 0xFFFF, 4u); // four capabilities
+  r.read(RegSpace::device, 0x40, 4, v);
+  EXPECT_EQ(v & 0xFFFF, pnm::cxl::CxlIoRegs::pnm_doorbell_cap_id);
+  r.read(RegSpace::device, 0x44, 4, v);
+  EXPECT_EQ(v, 0x1000u);
+  r.read(RegSpace::device, 0x48, 4, v);
+  EXPECT_EQ(v, 64u * 8);
+  EXPECT_GE(r.bar_size(2), 0x1000u + 64 * 8);
+  std::vector<std::tuple<unsigned, bool, uint32_t>> rung;
+  r.on_queue_doorbell = [&](unsigned q, bool sq, uint32_t val) { rung.emplace_back(q, sq, val); };
+  r.write(RegSpace::device, 0x1000 + 8 * 3, 4, 5);           // SQ 3 tail
+  r.write(RegSpace::device, 0x1000 + 8 * 63 + 4, 4, 0x12345); // CQ 63 head: 16 bits kept
+  r.write(RegSpace::device, 0x1000 + 8 * 1, 8, (uint64_t{2} << 32) | 7); // both of pair 1
+  ASSERT_EQ(rung.size(), 4u);
+  EXPECT_EQ(rung[0], std::make_tuple(3u, true, 5u));
+  EXPECT_EQ(rung[1], std::make_tuple(63u, false, 0x2345u));
+  EXPECT_EQ(rung[2], std::make_tuple(1u, true, 7u));
+  EXPECT_EQ(rung[3], std::make_tuple(1u, false, 2u));
+  EXPECT_EQ(r.sq_tail_doorbell(3), 5u);
+  EXPECT_EQ(r.cq_head_doorbell(1), 2u);
+  r.read(RegSpace::device, 0x1000 + 8 * 3, 4, v);
+  EXPECT_EQ(v, 5u);
+  // Without doorbells the array stays at three capabilities.
+  pnm::cxl::CxlIoRegs plain{pnm::cxl::CxlIoConfig{}};
+  plain.read(RegSpace::device, 0x00, 8, v);
+  EXPECT_EQ((v >> 32) & 0xFFFF, 3u);
 }

@@ -69,7 +69,7 @@ TEST_F(DeviceFirmwareTest, FirmwareOnTheCoreAnswersIdentifyAndErrors) {
   ASSERT_FALSE(identify.timed_out);
   EXPECT_EQ(identify.rc, 0x00);
   ASSERT_GE(identify.payload.size(), 0x43u);
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(identify.payload.data()), 12), "pnmvp-fw 0.1");
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(identify.payload.data()), 12), "pnmvp-fw 0.2");
   uint64_t total = 0;
   std::memcpy(&total, &identify.payload[0x10], 8);
   EXPECT_EQ(total, dev.capacity_bytes() >> 28); // 256 MiB units: 64 GiB -> 256

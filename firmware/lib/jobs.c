@@ -1,0 +1,150 @@
+/* jobs.c: SQE/CQE packing and the per-job isolation check (pnm_jobs.h). */
+#include "pnm_jobs.h"
+
+#include "pnm_mailbox.h" /* pnm_le*_get/put */
+
+uint16_t pnm_sqe_decode(const uint8_t* s, struct pnm_sqe* out) {
+  out->opcode = s[PNM_SQE_OPCODE_OFF];
+  out->flags = s[PNM_SQE_FLAGS_OFF];
+  out->cid = pnm_le16_get(s + PNM_SQE_CID_OFF);
+  out->desc_dpa = pnm_le64_get(s + PNM_SQE_DESC_OFF);
+  if (out->opcode != PNM_SQE_OP_ATTENTION || (out->flags & ~PNM_SQE_FLAGS_KNOWN) != 0u ||
+      pnm_le32_get(s + PNM_SQE_RSVD0_OFF) != 0u) {
+    return PNM_CQ_ST_BAD_SQE;
+  }
+  for (unsigned i = PNM_SQE_RSVD1_OFF; i < PNM_SQ_ENTRY_BYTES; ++i) {
+    if (s[i] != 0u) {
+      return PNM_CQ_ST_BAD_SQE;
+    }
+  }
+  return PNM_CQ_ST_SUCCESS;
+}
+
+void pnm_sqe_encode(const struct pnm_sqe* in, uint8_t* s) {
+  for (unsigned i = 0; i < PNM_SQ_ENTRY_BYTES; ++i) {
+    s[i] = 0u;
+  }
+  s[PNM_SQE_OPCODE_OFF] = in->opcode;
+  s[PNM_SQE_FLAGS_OFF] = in->flags;
+  pnm_le16_put(s + PNM_SQE_CID_OFF, in->cid);
+  pnm_le64_put(s + PNM_SQE_DESC_OFF, in->desc_dpa);
+}
+
+void pnm_cqe_encode(const struct pnm_cqe* in, uint8_t* c) {
+  pnm_le16_put(c + PNM_CQE_CID_OFF, in->cid);
+  pnm_le16_put(c + PNM_CQE_SQ_HEAD_OFF, in->sq_head);
+  pnm_le16_put(c + PNM_CQE_STATUS_OFF, in->status);
+  pnm_le16_put(c + PNM_CQE_PHASE_OFF, (uint16_t)(in->phase & 1u));
+  pnm_le32_put(c + PNM_CQE_CYCLES_OFF, in->cycles);
+  pnm_le32_put(c + PNM_CQE_LINES_OFF, in->lines_read);
+}
+
+void pnm_cqe_decode(const uint8_t* c, struct pnm_cqe* out) {
+  out->cid = pnm_le16_get(c + PNM_CQE_CID_OFF);
+  out->sq_head = pnm_le16_get(c + PNM_CQE_SQ_HEAD_OFF);
+  out->status = pnm_le16_get(c + PNM_CQE_STATUS_OFF);
+  out->phase = (uint16_t)(pnm_le16_get(c + PNM_CQE_PHASE_OFF) & 1u);
+  out->cycles = pnm_le32_get(c + PNM_CQE_CYCLES_OFF);
+  out->lines_read = pnm_le32_get(c + PNM_CQE_LINES_OFF);
+}
+
+static bool power_of_two(uint32_t v) { return v != 0u && (v & (v - 1u)) == 0u; }
+
+uint16_t pnm_job_regions(const uint8_t* d, uint64_t addr[PNM_REGION_COUNT],
+                         uint64_t len[PNM_REGION_COUNT]) {
+  for (unsigned i = 0; i < PNM_REGION_COUNT; ++i) {
+    addr[i] = 0u;
+    len[i] = 0u;
+  }
+  const uint8_t op = d[PNM_JOB_OPCODE_OFF], prec = d[PNM_JOB_PRECISION_OFF];
+  const uint16_t flags = pnm_le16_get(d + PNM_JOB_FLAGS_OFF);
+  const uint32_t heads = pnm_le16_get(d + PNM_JOB_HEADS_OFF);
+  const uint32_t kv_heads = pnm_le16_get(d + PNM_JOB_KV_HEADS_OFF);
+  const uint32_t head_dim = pnm_le16_get(d + PNM_JOB_HEAD_DIM_OFF);
+  const uint32_t seq_len = pnm_le32_get(d + PNM_JOB_SEQ_LEN_OFF);
+  const uint32_t k = pnm_le32_get(d + PNM_JOB_K_OFF);
+  const uint32_t page_tokens = pnm_le32_get(d + PNM_JOB_PAGE_TOKENS_OFF);
+  if (pnm_le32_get(d + PNM_JOB_MAGIC_OFF) != PNM_JOB_MAGIC) {
+    return PNM_JOB_ERR_BAD_MAGIC;
+  }
+  if (pnm_le16_get(d + PNM_JOB_VERSION_OFF) != PNM_JOB_VERSION ||
+      pnm_le16_get(d + PNM_JOB_SIZE_OFF) != PNM_JOB_DESC_BYTES) {
+    return PNM_JOB_ERR_BAD_VERSION;
+  }
+  if (op < PNM_JOB_OP_DENSE || op > PNM_JOB_OP_SELECT) {
+    return PNM_JOB_ERR_BAD_OPCODE;
+  }
+  if (prec != PNM_JOB_PREC_BF16 && prec != PNM_JOB_PREC_INT8) {
+    return PNM_JOB_ERR_BAD_PRECISION;
+  }
+  if ((flags & ~PNM_JOB_FLAGS_KNOWN) != 0u) {
+    return PNM_JOB_ERR_BAD_FLAGS;
+  }
+  if (heads == 0u || heads > 128u) {
+    return PNM_JOB_ERR_BAD_HEADS;
+  }
+  if (kv_heads == 0u || heads % kv_heads != 0u) {
+    return PNM_JOB_ERR_BAD_KV_HEADS;
+  }
+  if (head_dim == 0u || head_dim > 256u) {
+    return PNM_JOB_ERR_BAD_HEAD_DIM;
+  }
+  if (seq_len == 0u || seq_len > (1u << 24)) {
+    return PNM_JOB_ERR_BAD_SEQ_LEN;
+  }
+  const bool page_op = op == PNM_JOB_OP_TOPK_PAGE || (op == PNM_JOB_OP_SELECT && page_tokens != 0u);
+  if (page_op && (!power_of_two(page_tokens) || page_tokens > 65536u)) {
+    return PNM_JOB_ERR_BAD_PAGE_TOKENS;
+  }
+  /* every product below is < 2^8 * 2^24 * 2^8 * 2 = 2^41: no overflow */
+  const uint64_t elem = prec == PNM_JOB_PREC_INT8 ? 1u : 2u;
+  const uint64_t row = (uint64_t)head_dim * elem;
+  const uint32_t items = page_op ? (uint32_t)(((uint64_t)seq_len + page_tokens - 1u) / page_tokens) : seq_len;
+  const uint64_t k_eff = op == PNM_JOB_OP_DENSE ? 0u : (k < items ? k : items);
+  const bool writes_o = op != PNM_JOB_OP_SELECT || (flags & PNM_JOB_FLAG_WRITE_SCORES) != 0u;
+  const bool writes_idx = op == PNM_JOB_OP_SELECT ||
+                          ((op == PNM_JOB_OP_TOPK_TOKEN || op == PNM_JOB_OP_TOPK_PAGE) &&
+                           (flags & PNM_JOB_FLAG_WRITE_INDICES) != 0u);
+  addr[PNM_REGION_Q] = pnm_le64_get(d + PNM_JOB_Q_ADDR_OFF);
+  addr[PNM_REGION_K] = pnm_le64_get(d + PNM_JOB_K_ADDR_OFF);
+  addr[PNM_REGION_V] = pnm_le64_get(d + PNM_JOB_V_ADDR_OFF);
+  addr[PNM_REGION_O] = pnm_le64_get(d + PNM_JOB_O_ADDR_OFF);
+  addr[PNM_REGION_IDX] = pnm_le64_get(d + PNM_JOB_IDX_ADDR_OFF);
+  len[PNM_REGION_Q] = (uint64_t)heads * row;
+  len[PNM_REGION_K] = (uint64_t)kv_heads * seq_len * row;
+  /* SELECT reads only K */
+  len[PNM_REGION_V] = op == PNM_JOB_OP_SELECT ? 0u : (uint64_t)kv_heads * seq_len * row;
+  len[PNM_REGION_O] = !writes_o ? 0u
+                      : op == PNM_JOB_OP_SELECT ? (uint64_t)heads * k_eff * 4u
+                                                : (uint64_t)heads * head_dim * 4u;
+  len[PNM_REGION_IDX] = writes_idx ? (uint64_t)heads * k_eff * 4u : 0u;
+  for (unsigned i = 0; i < PNM_REGION_COUNT; ++i) {
+    if (len[i] == 0u) {
+      addr[i] = 0u;
+    }
+  }
+  return PNM_JOB_ERR_OK;
+}
+
+uint16_t pnm_job_check(const struct pnm_tenants* t, uint16_t queue_id, const uint8_t* desc128,
+                       unsigned* bad_region) {
+  uint64_t addr[PNM_REGION_COUNT], len[PNM_REGION_COUNT];
+  const uint16_t err = pnm_job_regions(desc128, addr, len);
+  if (err != PNM_JOB_ERR_OK) {
+    return err;
+  }
+  for (unsigned i = 0; i < PNM_REGION_COUNT; ++i) {
+    if (len[i] != 0u && !pnm_queue_owns(t, queue_id, addr[i], len[i])) {
+      if (bad_region) {
+        *bad_region = i;
+      }
+      return PNM_CQ_ST_ACCESS_DENIED;
+    }
+  }
+  return PNM_CQ_ST_SUCCESS;
+}
+
+const char* pnm_job_region_name(unsigned region) {
+  static const char* const names[PNM_REGION_COUNT] = {"Q", "K", "V", "O", "indices"};
+  return region < PNM_REGION_COUNT ? names[region] : "?";
+}
