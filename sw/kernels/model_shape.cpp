@@ -1,0 +1,99 @@
+#include "kernels/model_shape.h"
+
+#include "common/config.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <system_error>
+
+namespace pnm::kernels {
+
+namespace {
+constexpr const char* kSchema = "pnmvp.model.v1";
+constexpr Range kLayersRange{1, 512};
+constexpr Range kHeadsRange{1, 1024};
+constexpr Range kHeadDimRange{16, 256};
+constexpr unsigned kHeadDimMultiple = 16; // the engine's dot datapath takes heads in 16-lane chunks
+constexpr Range kContextTokensRange{1, 1 << 24};
+
+bool looks_like_path(const std::string& s) {
+  return s.find('/') != std::string::npos ||
+         (s.size() > 5 && s.compare(s.size() - 5, 5, ".json") == 0);
+}
+} // namespace
+
+unsigned ModelShape::kv_bytes_per_element() const {
+  // INT8 KV uses per-tensor scales carried in the job descriptor: no per-token scale bytes.
+  return precision == KvPrecision::int8 ? 1 : 2;
+}
+
+uint64_t ModelShape::kv_bytes_per_token_per_layer() const {
+  return 2ull * kv_heads * head_dim * kv_bytes_per_element(); // K and V
+}
+
+const char* precision_name(ModelShape::KvPrecision p) {
+  return p == ModelShape::KvPrecision::int8 ? "int8" : "bf16";
+}
+
+std::string models_dir() {
+  if (const char* env = std::getenv("PNMVP_MODELS")) return env;
+  return PNM_MODELS_DIR;
+}
+
+std::vector<std::string> available_models() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(models_dir(), ec))
+    if (entry.is_regular_file(ec) && entry.path().extension() == ".json")
+      names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+ModelShape load_model_shape(const std::string& name_or_path) {
+  std::string file = name_or_path;
+  if (!looks_like_path(name_or_path)) {
+    file = models_dir() + "/" + name_or_path + ".json";
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) {
+      const auto names = available_models();
+      throw ConfigError(fmt::format("model '{}': no such model in {}; available: {}", name_or_path,
+                                    models_dir(),
+                                    names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+    }
+  }
+  ConfigNode n = ConfigNode::load_file(file);
+  const std::string schema = n.text("schema", "model file format");
+  if (schema != kSchema)
+    n.fail("schema", fmt::format("'{}' is not a model file (expected {})", schema, kSchema));
+
+  ModelShape m;
+  m.file = file;
+  m.name = n.text("name", "model name");
+  if (m.name.empty()) n.fail("name", "must not be empty");
+  m.source = n.require_source();
+  m.layers = static_cast<unsigned>(
+      n.integer("layers", kLayersRange, "", "transformer layers (each has a KV cache)"));
+  m.query_heads = static_cast<unsigned>(
+      n.integer("query_heads", kHeadsRange, "", "attention (query) heads per layer"));
+  m.kv_heads = static_cast<unsigned>(
+      n.integer("kv_heads", kHeadsRange, "", "key/value heads per layer (GQA groups)"));
+  if (m.query_heads % m.kv_heads != 0)
+    n.fail("kv_heads", fmt::format("{} does not divide query_heads {} (grouped-query attention shares "
+                                   "each KV head among a whole number of query heads)",
+                                   m.kv_heads, m.query_heads));
+  m.head_dim = static_cast<unsigned>(n.integer("head_dim", kHeadDimRange, "elements", "width of one head"));
+  if (m.head_dim % kHeadDimMultiple != 0)
+    n.fail("head_dim", fmt::format("{} is not a multiple of {}", m.head_dim, kHeadDimMultiple));
+  m.precision = n.choice("kv_precision", {"bf16", "int8"}, "KV cache element type") == "int8"
+                    ? ModelShape::KvPrecision::int8
+                    : ModelShape::KvPrecision::bf16;
+  m.max_context_tokens = static_cast<uint64_t>(
+      n.integer("max_context_tokens", kContextTokensRange, "tokens", "longest context the model supports"));
+  n.finish();
+  return m;
+}
+
+} // namespace pnm::kernels
