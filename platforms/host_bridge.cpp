@@ -3,6 +3,7 @@
 
 #include "common/log.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace pnm {
@@ -52,6 +53,11 @@ bool HostBridge::access(tlm_utils::simple_initiator_socket<HostBridge>& s, bool 
   sc_core::sc_time delay(2 * cfg_.root_port_latency_ns, sc_core::SC_NS);
   s->b_transport(tx, delay);
   sc_core::wait(delay); // the host thread blocks until the completion is back
+  if (&s == &mem_socket) (write ? mem_bytes_written_ : mem_bytes_read_) += len;
+  else {
+    ++io_accesses_;
+    io_bytes_ += len;
+  }
   if (tx.get_response_status() != tlm::TLM_OK_RESPONSE) {
     ++errors_;
     log::warn(name(), "{} of {} bytes at 0x{:x} on {} failed: {}", write ? "write" : "read", len,
@@ -94,6 +100,26 @@ bool HostBridge::mem_read(uint64_t hpa, void* dst, size_t len) {
 
 bool HostBridge::mem_write(uint64_t hpa, const void* src, size_t len) {
   return access(mem_socket, true, hpa, const_cast<void*>(src), len);
+}
+
+bool HostBridge::mem_read_many(const std::vector<MemSpan>& spans, unsigned concurrency) {
+  // Worker threads take the next span in turn (cooperative scheduling: the
+  // shared index needs no lock), so up to `concurrency` reads overlap.
+  size_t next = 0;
+  bool ok = true;
+  const size_t workers = std::min<size_t>(std::max(concurrency, 1u), spans.size());
+  sc_core::sc_event_and_list all_done;
+  std::vector<sc_core::sc_process_handle> threads;
+  for (size_t w = 0; w < workers; ++w)
+    threads.push_back(sc_core::sc_spawn([&]() {
+      while (next < spans.size()) {
+        const MemSpan& s = spans[next++];
+        ok = mem_read(s.hpa, s.dst, s.len) && ok;
+      }
+    }));
+  for (auto& t : threads) all_done &= t.terminated_event();
+  if (workers) sc_core::wait(all_done);
+  return ok;
 }
 
 bool HostBridge::wait_for_interrupt(double timeout_ns) {

@@ -50,11 +50,17 @@ public:
   void mmio_write64(uint64_t addr, uint64_t value) override;
   bool mem_read(uint64_t hpa, void* dst, size_t len) override;
   bool mem_write(uint64_t hpa, const void* src, size_t len) override;
+  bool mem_read_many(const std::vector<MemSpan>& spans, unsigned concurrency) override;
   bool wait_for_interrupt(double timeout_ns) override;
   double now_ns() override;
   void sleep_ns(double ns) override;
 
   uint64_t errors() const { return errors_; }
+  // What crossed the root port: CXL.mem payload bytes, CXL.io accesses.
+  uint64_t mem_bytes_read() const { return mem_bytes_read_; }
+  uint64_t mem_bytes_written() const { return mem_bytes_written_; }
+  uint64_t io_accesses() const { return io_accesses_; }
+  uint64_t io_bytes() const { return io_bytes_; }
 
 private:
   bool access(tlm_utils::simple_initiator_socket<HostBridge>& s, bool write, uint64_t addr,
@@ -67,6 +73,7 @@ private:
   bool done_ = false;
   unsigned pending_irqs_ = 0;
   uint64_t errors_ = 0;
+  uint64_t mem_bytes_read_ = 0, mem_bytes_written_ = 0, io_accesses_ = 0, io_bytes_ = 0;
   sc_core::sc_event irq_event_;
 };
 

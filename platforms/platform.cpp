@@ -110,6 +110,17 @@ PlatformConfig load_platform(const std::string& path) {
     }
     ct->finish();
   }
+  if (auto h = root.child_if("host")) {
+    HostPlatformConfig& k = p.host;
+    k.present = true;
+    k.source = h->require_source();
+    k.attention_gflops = h->number("attention_gflops", {0.001, 1e7}, "GFLOP/s",
+                                   "host FP32 arithmetic rate for attention (scores, softmax, weighted sum)");
+    k.pj_per_flop = h->number("pj_per_flop", {0, 1e4}, "pJ", "host arithmetic energy per FLOP");
+    k.outstanding_reads = static_cast<unsigned>(h->integer("outstanding_reads", {1, 4096}, "requests",
+                                                           "CXL.mem reads the host keeps in flight"));
+    h->finish();
+  }
   if (root.has("datapath"))
     p.datapath = root.choice("datapath", {"twin", "rtl"},
                              "engine datapath: the C++ twin or the Verilated RTL (bit-identical)");

@@ -35,6 +35,16 @@ struct ControllerPlatformConfig {
   uint64_t quantum_instructions = 10000;
 };
 
+// The host CPU the kernels run on ("host" section): what the host-side
+// parts of the attention kernels cost.
+struct HostPlatformConfig {
+  bool present = false;
+  double attention_gflops = 0;  // FP32 arithmetic rate for attention on the host
+  double pj_per_flop = 0;       // arithmetic energy per FLOP
+  unsigned outstanding_reads = 1; // CXL.mem reads the host keeps in flight
+  std::string source;
+};
+
 struct PlatformConfig {
   std::string file;
   std::string name;
@@ -42,6 +52,7 @@ struct PlatformConfig {
   dram::DramSystemConfig dram;
   CxlPlatformConfig cxl;
   ControllerPlatformConfig controller;
+  HostPlatformConfig host;
   bool has_engine = false;
   engine::EngineConfig engine;
   std::string datapath = "twin"; // "twin" (C++) or "rtl" (Verilated): bit-identical

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace pnm::sw {
 
@@ -29,6 +30,21 @@ public:
   // if the device answered with an error (poison, address not decoded).
   virtual bool mem_read(uint64_t hpa, void* dst, size_t len) = 0;
   virtual bool mem_write(uint64_t hpa, const void* src, size_t len) = 0;
+
+  // Reads many spans with up to `concurrency` requests in flight, as a host
+  // with that many outstanding misses (or a gather engine) would. Returns
+  // false if any read failed. The default issues them one after another.
+  struct MemSpan {
+    uint64_t hpa;
+    void* dst;
+    size_t len;
+  };
+  virtual bool mem_read_many(const std::vector<MemSpan>& spans, unsigned concurrency) {
+    (void)concurrency;
+    bool ok = true;
+    for (const MemSpan& s : spans) ok = mem_read(s.hpa, s.dst, s.len) && ok;
+    return ok;
+  }
 
   // Blocks until the device raises an interrupt or `timeout_ns` passes;
   // false on timeout.

@@ -1,0 +1,260 @@
+#include "kernels/decode_kernels.h"
+
+#include "engine_regs.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace pnm::kernels {
+
+const char* kernel_name(Kernel k) {
+  switch (k) {
+  case Kernel::host_fetch: return "host-fetch";
+  case Kernel::pnm_dense: return "pnm-dense";
+  case Kernel::pnm_topk: return "pnm-topk";
+  case Kernel::pnm_select: return "pnm-select";
+  }
+  return "?";
+}
+
+std::vector<Kernel> all_kernels() {
+  return {Kernel::host_fetch, Kernel::pnm_dense, Kernel::pnm_topk, Kernel::pnm_select};
+}
+
+Kernel parse_kernel(const std::string& name) {
+  for (Kernel k : all_kernels())
+    if (name == kernel_name(k)) return k;
+  throw std::invalid_argument(
+      fmt::format("unknown kernel '{}': one of host-fetch, pnm-dense, pnm-topk, pnm-select", name));
+}
+
+namespace {
+constexpr uint64_t kLine = 64;
+uint64_t up64(uint64_t x) { return (x + kLine - 1) / kLine * kLine; }
+
+// Attention arithmetic for n rows of one head: scores 2nd, softmax 3n
+// (subtract, exp, add), weighted sum 2nd, final divide d.
+double head_flops(uint64_t n, unsigned d) { return 4.0 * n * d + 3.0 * n + d; }
+
+std::vector<double> bf16_bytes_to_double(const std::vector<uint16_t>& raw) {
+  std::vector<double> out(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) out[i] = from_bf16(raw[i]);
+  return out;
+}
+
+pnm_job_desc_t make_desc(const StepConfig& c, const LayerKv& l) {
+  const AttentionShape& s = c.shape;
+  pnm_job_desc_t j{};
+  j.magic = PNM_JOB_MAGIC;
+  j.version = PNM_JOB_VERSION;
+  j.size_bytes = PNM_JOB_DESC_BYTES;
+  j.precision = PNM_JOB_PREC_BF16;
+  j.heads = static_cast<uint16_t>(s.heads);
+  j.kv_heads = static_cast<uint16_t>(s.kv_heads);
+  j.head_dim = static_cast<uint16_t>(s.head_dim);
+  j.seq_len = s.seq_len;
+  j.scale = static_cast<float>(s.scale);
+  j.q_addr = l.q_dpa;
+  j.k_addr = l.k_dpa;
+  j.v_addr = l.v_dpa;
+  j.o_addr = l.o_dpa;
+  switch (c.kernel) {
+  case Kernel::pnm_dense: j.opcode = PNM_JOB_OP_DENSE; break;
+  case Kernel::pnm_topk:
+    if (c.page_tokens) {
+      j.opcode = PNM_JOB_OP_TOPK_PAGE;
+      j.page_tokens = c.page_tokens;
+      j.k = std::max<uint32_t>(1, c.topk / c.page_tokens);
+    } else {
+      j.opcode = PNM_JOB_OP_TOPK_TOKEN;
+      j.k = c.topk;
+    }
+    break;
+  case Kernel::pnm_select:
+    j.opcode = PNM_JOB_OP_SELECT;
+    j.k = c.topk;
+    j.o_addr = 0;
+    j.v_addr = 0;
+    j.idx_addr = l.idx_dpa;
+    break;
+  case Kernel::host_fetch: throw std::logic_error("host-fetch submits no job");
+  }
+  return j;
+}
+
+void write_queries(sw::Device& dev, const std::vector<LayerKv>& seqs,
+                   const std::vector<std::vector<float>>& queries) {
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    std::vector<uint16_t> raw(queries[i].size());
+    for (size_t e = 0; e < raw.size(); ++e) raw[e] = to_bf16(queries[i][e]);
+    dev.write(seqs[i].q_dpa, raw.data(), raw.size() * 2);
+  }
+}
+
+// Submits one job per sequence (as many at a time as the queue holds) and
+// collects their completions.
+void run_jobs(sw::Device&, sw::Queue& q, const StepConfig& c, const std::vector<LayerKv>& seqs, StepResult& r) {
+  size_t next = 0, done = 0;
+  while (done < seqs.size()) {
+    while (next < seqs.size() && q.outstanding() + 1 < q.entries()) q.submit(make_desc(c, seqs[next++]), c.use_irq);
+    const sw::Completion comp = q.wait(10e9, c.use_irq);
+    if (!comp.ok())
+      throw sw::DriverError(fmt::format("{} job {} failed: {}", kernel_name(c.kernel), comp.cid,
+                                        sw::completion_status_name(comp.status)));
+    ++done;
+    ++r.jobs;
+  }
+}
+
+void charge_host_compute(sw::Device& dev, const StepConfig& c, double flops, double overlapped_ns, StepResult& r) {
+  r.host_flops += flops;
+  const double ns = c.host.gflops > 0 ? flops / c.host.gflops : 0; // GFLOP/s = FLOP/ns
+  r.host_compute_ns += ns;
+  // The host computes while later data arrives: only what outlasts the transfers shows.
+  if (ns > overlapped_ns) dev.backend().sleep_ns(ns - overlapped_ns);
+}
+
+void host_fetch(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>& seqs,
+                const std::vector<std::vector<float>>& queries, StepResult& r) {
+  const AttentionShape& s = c.shape;
+  const uint64_t kv_bytes = uint64_t{s.kv_heads} * s.seq_len * s.head_dim * 2;
+  sw::Backend& b = dev.backend();
+  const double t0 = b.now_ns();
+  std::vector<uint16_t> scratch(c.functional ? 0 : c.fetch_chunk_bytes / 2);
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    std::vector<uint16_t> k(c.functional ? kv_bytes / 2 : 0), v(k.size());
+    std::vector<sw::Backend::MemSpan> spans;
+    for (int which = 0; which < 2; ++which) {
+      const uint64_t base = which ? seqs[i].v_dpa : seqs[i].k_dpa;
+      uint16_t* dst = which ? v.data() : k.data();
+      for (uint64_t off = 0; off < kv_bytes; off += c.fetch_chunk_bytes) {
+        const uint64_t len = std::min<uint64_t>(c.fetch_chunk_bytes, kv_bytes - off);
+        spans.push_back({dev.hpa(base + off), c.functional ? static_cast<void*>(reinterpret_cast<uint8_t*>(dst) + off) : static_cast<void*>(scratch.data()),
+                         static_cast<size_t>(len)});
+      }
+    }
+    if (!b.mem_read_many(spans, c.host.outstanding_reads))
+      throw sw::DriverError("host-fetch: a CXL.mem read of the KV cache failed");
+    if (c.functional) {
+      std::vector<double> q(queries[i].begin(), queries[i].end());
+      const auto o = attention_dense(s, q, bf16_bytes_to_double(k), bf16_bytes_to_double(v));
+      r.out.emplace_back(o.begin(), o.end());
+    }
+  }
+  charge_host_compute(dev, c, seqs.size() * s.heads * head_flops(s.seq_len, s.head_dim), b.now_ns() - t0, r);
+}
+
+void pnm_out(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>& seqs, StepResult& r) {
+  const AttentionShape& s = c.shape;
+  for (const LayerKv& l : seqs) {
+    std::vector<float> o(uint64_t{s.heads} * s.head_dim);
+    dev.read(l.o_dpa, o.data(), o.size() * 4);
+    if (c.functional) r.out.push_back(std::move(o));
+  }
+}
+
+void pnm_select(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>& seqs,
+                const std::vector<std::vector<float>>& queries, StepResult& r) {
+  const AttentionShape& s = c.shape;
+  const unsigned d = s.head_dim;
+  const uint32_t kk = std::min(c.topk, s.seq_len);
+  const uint64_t row = uint64_t{d} * 2;
+  sw::Backend& b = dev.backend();
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    std::vector<uint32_t> idx(uint64_t{s.heads} * kk);
+    dev.read(seqs[i].idx_dpa, idx.data(), idx.size() * 4);
+    const double t0 = b.now_ns();
+    // Rows each KV head needs: the union of its query heads' selections.
+    std::vector<std::vector<uint32_t>> need(s.kv_heads);
+    for (unsigned h = 0; h < s.heads; ++h) {
+      auto& n = need[h / s.group()];
+      for (uint32_t x = 0; x < kk; ++x) {
+        const uint32_t t = idx[uint64_t{h} * kk + x];
+        if (t >= s.seq_len)
+          throw sw::DriverError(fmt::format("pnm-select: device returned token {} of {}", t, s.seq_len));
+        n.push_back(t);
+      }
+    }
+    // Fetch every needed row of K and V as whole lines, many in flight.
+    std::vector<sw::Backend::MemSpan> spans;
+    std::vector<std::vector<uint8_t>> kbuf(s.kv_heads), vbuf(s.kv_heads);
+    const uint64_t stride = up64(row) + kLine; // room for a row that straddles lines
+    for (unsigned g = 0; g < s.kv_heads; ++g) {
+      auto& n = need[g];
+      std::sort(n.begin(), n.end());
+      n.erase(std::unique(n.begin(), n.end()), n.end());
+      kbuf[g].resize(n.size() * stride);
+      vbuf[g].resize(n.size() * stride);
+      for (size_t x = 0; x < n.size(); ++x)
+        for (int which = 0; which < 2; ++which) {
+          const uint64_t a = (which ? seqs[i].v_dpa : seqs[i].k_dpa) + (uint64_t{g} * s.seq_len + n[x]) * row;
+          const uint64_t first = a & ~(kLine - 1), end = up64(a + row);
+          spans.push_back({dev.hpa(first), (which ? vbuf[g] : kbuf[g]).data() + x * stride, static_cast<size_t>(end - first)});
+        }
+      r.rows_fetched += 2 * n.size();
+    }
+    if (!b.mem_read_many(spans, c.host.outstanding_reads))
+      throw sw::DriverError("pnm-select: a CXL.mem read of a selected K/V row failed");
+    double flops = s.heads * head_flops(kk, d);
+    if (c.functional) {
+      std::vector<double> out(uint64_t{s.heads} * d);
+      for (unsigned h = 0; h < s.heads; ++h) {
+        const unsigned g = h / s.group();
+        const auto& n = need[g];
+        std::vector<double> kr, vr;
+        for (uint32_t x = 0; x < kk; ++x) {
+          const uint32_t t = idx[uint64_t{h} * kk + x];
+          const size_t pos = static_cast<size_t>(std::lower_bound(n.begin(), n.end(), t) - n.begin());
+          const uint64_t a = (uint64_t{g} * s.seq_len + t) * row;
+          const uint64_t in_line = a & (kLine - 1);
+          for (unsigned e = 0; e < d; ++e) {
+            uint16_t kb, vb;
+            std::memcpy(&kb, &kbuf[g][pos * stride + in_line + 2 * e], 2);
+            std::memcpy(&vb, &vbuf[g][pos * stride + in_line + 2 * e], 2);
+            kr.push_back(from_bf16(kb));
+            vr.push_back(from_bf16(vb));
+          }
+        }
+        std::vector<double> q(queries[i].begin() + uint64_t{h} * d, queries[i].begin() + uint64_t{h + 1} * d);
+        const auto o = attend_rows(q.data(), kr.data(), vr.data(), kk, d, s.scale);
+        std::copy(o.begin(), o.end(), out.begin() + uint64_t{h} * d);
+      }
+      r.out.emplace_back(out.begin(), out.end());
+    }
+    charge_host_compute(dev, c, flops, b.now_ns() - t0, r);
+  }
+}
+} // namespace
+
+LayerSizes layer_sizes(const AttentionShape& s, uint32_t topk) {
+  LayerSizes z;
+  z.kv = up64(uint64_t{s.kv_heads} * s.seq_len * s.head_dim * 2);
+  z.q = up64(uint64_t{s.heads} * s.head_dim * 2);
+  z.o = up64(uint64_t{s.heads} * s.head_dim * 4);
+  z.idx = up64(uint64_t{s.heads} * std::max<uint32_t>(1, std::min(topk, s.seq_len)) * 4);
+  return z;
+}
+
+StepResult run_step(sw::Device& dev, sw::Queue& queue, const StepConfig& cfg, const std::vector<LayerKv>& seqs,
+                    const std::vector<std::vector<float>>& queries) {
+  if (queries.size() != seqs.size())
+    throw std::invalid_argument(fmt::format("{} queries for {} sequences", queries.size(), seqs.size()));
+  if ((cfg.kernel == Kernel::pnm_topk || cfg.kernel == Kernel::pnm_select) && cfg.topk == 0)
+    throw std::invalid_argument(fmt::format("{} needs a top-k budget > 0", kernel_name(cfg.kernel)));
+  StepResult r;
+  if (cfg.kernel == Kernel::host_fetch) {
+    host_fetch(dev, cfg, seqs, queries, r);
+    return r;
+  }
+  write_queries(dev, seqs, queries);
+  run_jobs(dev, queue, cfg, seqs, r);
+  if (cfg.kernel == Kernel::pnm_select) pnm_select(dev, cfg, seqs, queries, r);
+  else pnm_out(dev, cfg, seqs, r);
+  return r;
+}
+
+} // namespace pnm::kernels
