@@ -57,6 +57,7 @@ struct PlatformConfig {
   engine::EngineConfig engine;
   std::string datapath = "twin"; // "twin" (C++) or "rtl" (Verilated): bit-identical
   int datapath_lanes = 16;       // 16 or 32 (the RTL is built for both)
+  std::string datapath_vcd;      // run-time option (not in the file): RTL waves to this VCD
   std::vector<ParamRecord> params; // every parameter read, for `pnmvp params`
 };
 

@@ -7,6 +7,7 @@
 #include "pnm_tenants.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <stdexcept>
 
 namespace pnm {
@@ -27,19 +28,21 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
       cxl_io("cxl_io", regs, p.cxl.register_latency_ns),
       cxl_mem("cxl_mem", p.cxl.mem, regs), ctrl_bus("ctrl_bus"),
       mailbox("mailbox", regs, dram.core().capacity_bytes()), doorbells("doorbells", regs),
-      hpa_base_(p.cxl.hpa_base) {
+      counters("counters", PNM_DEVCTR_COUNT), hpa_base_(p.cxl.hpa_base) {
   if (!p.cxl.present)
     throw ConfigError(fmt::format("{}: platform has no \"cxl\" section, so no CXL device can be built", p.file));
   dram_bus.attach(dram.mem_socket, "dram", 0, dram.core().capacity_bytes());
   cxl_mem.dram_socket.bind(dram_bus.in_socket);
   if (p.has_engine) {
-    if (p.datapath == "rtl") datapath = std::make_unique<datapath::DatapathRtl>(p.datapath_lanes);
+    if (p.datapath == "rtl") datapath = std::make_unique<datapath::DatapathRtl>(p.datapath_lanes, p.datapath_vcd);
     else datapath = std::make_unique<datapath::DatapathTwin>(p.datapath_lanes);
     engine = std::make_unique<engine::EngineTlm>("engine", p.engine, dram.core(), dram.store(), *datapath);
     ctrl_bus.attach(engine->reg_socket, "engine", PNM_ENGINE_BASE, PNM_ENGINE_SIZE_BYTES);
   }
   ctrl_bus.attach(mailbox.reg_socket, "mailbox", PNM_MBOX_BASE, PNM_MBOX_SIZE_BYTES);
   ctrl_bus.attach(doorbells.reg_socket, "doorbells", PNM_QDB_BASE, PNM_QDB_SIZE_BYTES);
+  ctrl_bus.attach(counters.reg_socket, "counters", PNM_DEVCTR_BASE, PNM_DEVCTR_SIZE_BYTES);
+  counters.read_counter = [this](unsigned i) { return counter(i); };
   doorbells.on_host_irq = [this]() {
     if (on_host_interrupt) on_host_interrupt();
   };
@@ -61,6 +64,7 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
       }
       if (fw_line_.rfind("W: ", 0) == 0) log::warn(this->name(), "firmware: {}", fw_line_.substr(3));
       else log::info(this->name(), "firmware: {}", fw_line_);
+      if (on_firmware_line) on_firmware_line(fw_line_);
       fw_log_.push_back(std::move(fw_line_));
       fw_line_.clear();
     });
@@ -85,6 +89,29 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
   if (!regs.hdm().program(0, prog))
     throw ConfigError(fmt::format("{}: HDM decoder 0 cannot commit base 0x{:x} size 0x{:x}", p.file,
                                   prog.base, prog.size));
+}
+
+// The figures Get Performance Counters reports, from the models' own counts.
+uint64_t PnmDevice::counter(unsigned index) {
+  const double now_ns = sc_core::sc_time_stamp().to_seconds() * 1e9;
+  switch (index * 8) {
+  case PNM_DEVCTR_INSTRUCTIONS_OFF: return controller ? controller->core().stats().instructions : 0;
+  case PNM_DEVCTR_LINK_RX_BYTES_OFF: return cxl_mem.lines_written() * 64;
+  case PNM_DEVCTR_LINK_TX_BYTES_OFF: return cxl_mem.lines_read() * 64;
+  case PNM_DEVCTR_ENERGY_DRAM_OFF: {
+    dram::DramSystem& d = dram.core();
+    auto cycle = static_cast<dram::Cycle>(now_ns / d.tck_ns());
+    for (uint32_t c = 0; c < d.channel_count(); ++c) cycle = std::max(cycle, d.channel(c).now());
+    return static_cast<uint64_t>(d.energy(cycle).total());
+  }
+  case PNM_DEVCTR_ENERGY_LINK_OFF:
+    return static_cast<uint64_t>(cxl_mem.link().down.stats().energy_pj + cxl_mem.link().up.stats().energy_pj);
+  case PNM_DEVCTR_ENERGY_DATAPATH_OFF:
+    return engine ? static_cast<uint64_t>(engine->core().energy_totals().total() - engine->core().energy_totals().sram) : 0;
+  case PNM_DEVCTR_ENERGY_SRAM_OFF: return engine ? static_cast<uint64_t>(engine->core().energy_totals().sram) : 0;
+  case PNM_DEVCTR_ENERGY_CORE_OFF: return controller ? static_cast<uint64_t>(controller->core().energy_pj()) : 0;
+  default: return 0;
+  }
 }
 
 } // namespace pnm

@@ -9,6 +9,7 @@
 // DRAM through its own per-channel streamers on the same DRAM state.
 #pragma once
 
+#include "bus/counter_port.h"
 #include "bus/device_bus.h"
 #include "cxl/cxl_io_regs.h"
 #include "cxl/cxl_io_target.h"
@@ -43,11 +44,14 @@ public:
   std::unique_ptr<engine::EngineTlm> engine;
   cxl::MailboxPort mailbox;                       // firmware side of the CXL mailbox
   cxl::QueueDoorbellPort doorbells;               // firmware side of the queue doorbells
+  bus::CounterPort counters;                      // device-wide counters the firmware reports
   std::unique_ptr<cpu::ControllerCore> controller; // when the platform has a controller
 
   // The device's interrupt to the host (MSI): queue completions that asked
   // for one, and the mailbox interrupt when the host enabled it.
   std::function<void()> on_host_interrupt;
+  // Called with each line the firmware prints, as it prints it (tracing).
+  std::function<void(const std::string&)> on_firmware_line;
   // Lines the firmware printed on its console, in order.
   const std::vector<std::string>& firmware_log() const { return fw_log_; }
 
@@ -56,6 +60,7 @@ public:
   uint64_t bar_base(unsigned bar) const { return regs.bar_base(bar); }
 
 private:
+  uint64_t counter(unsigned index);
   uint64_t hpa_base_;
   std::string fw_line_;
   std::vector<std::string> fw_log_;

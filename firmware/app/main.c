@@ -67,6 +67,24 @@ static int clear_line(void* user, uint64_t dpa, const uint8_t* data64) {
 }
 
 /* ---- mailbox ---------------------------------------------------------------- */
+static uint64_t devctr(uint32_t off) {
+  const uint32_t lo = pnm_read32(PNM_DEVCTR_BASE + off); /* latches the high word */
+  return ((uint64_t)pnm_read32(PNM_DEVCTR_BASE + off + 4u) << 32) | lo;
+}
+
+/* Device-wide figures for Get Performance Counters (jobs and engine counts
+ * are kept by job processing). */
+static void refresh_perf(void) {
+  ctx.perf.instructions_retired = devctr(PNM_DEVCTR_INSTRUCTIONS_OFF);
+  ctx.perf.link_bytes_rx = devctr(PNM_DEVCTR_LINK_RX_BYTES_OFF);
+  ctx.perf.link_bytes_tx = devctr(PNM_DEVCTR_LINK_TX_BYTES_OFF);
+  ctx.perf.energy_pj[PNM_ENERGY_DRAM] = devctr(PNM_DEVCTR_ENERGY_DRAM_OFF);
+  ctx.perf.energy_pj[PNM_ENERGY_LINK] = devctr(PNM_DEVCTR_ENERGY_LINK_OFF);
+  ctx.perf.energy_pj[PNM_ENERGY_DATAPATH] = devctr(PNM_DEVCTR_ENERGY_DATAPATH_OFF);
+  ctx.perf.energy_pj[PNM_ENERGY_SRAM] = devctr(PNM_DEVCTR_ENERGY_SRAM_OFF);
+  ctx.perf.energy_pj[PNM_ENERGY_CORE] = devctr(PNM_DEVCTR_ENERGY_CORE_OFF);
+}
+
 static int mailbox_waiting(void) { return (int)(pnm_read32(MBOX(PNM_MBOXFW_STATUS_OFF)) & 1u); }
 
 static void serve_mailbox(void) {
@@ -79,6 +97,9 @@ static void serve_mailbox(void) {
     for (uint32_t i = 0; i < in_len; i += 4) {
       const uint32_t w = pnm_read32(MBOX(PNM_MBOXFW_IN_PAYLOAD_OFF + i));
       memcpy(&in_buf[i], &w, (in_len - i) < 4 ? (in_len - i) : 4);
+    }
+    if (opcode == PNM_MBOX_OP_PNM_GET_PERF) {
+      refresh_perf();
     }
     uint32_t out_len = 0;
     const uint16_t rc = pnm_mbox_execute(&ctx, opcode, in_buf, in_len, out_buf, sizeof out_buf, &out_len);

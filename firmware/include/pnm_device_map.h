@@ -134,6 +134,21 @@
 #define PNM_QDB_QUEUES_OFF PNM_U(0x14)     /* R: doorbell pairs the host side has */
 #define PNM_QDB_DOORBELL_OFF PNM_U(0x100)  /* R: queue q: SQ tail at +8q, CQ head at +8q+4 */
 
+/* Device counters the firmware reports (Get Performance Counters): 64-bit,
+ * read LO then HI (reading LO latches HI). Energies in pJ since reset, as
+ * the platform's models count them. */
+#define PNM_DEVCTR_BASE PNM_U(0x10500000)
+#define PNM_DEVCTR_SIZE_BYTES PNM_U(0x00001000)
+#define PNM_DEVCTR_INSTRUCTIONS_OFF PNM_U(0x00)  /* controller instructions retired */
+#define PNM_DEVCTR_LINK_RX_BYTES_OFF PNM_U(0x08) /* CXL.mem data host -> device */
+#define PNM_DEVCTR_LINK_TX_BYTES_OFF PNM_U(0x10) /* CXL.mem data device -> host */
+#define PNM_DEVCTR_ENERGY_DRAM_OFF PNM_U(0x18)
+#define PNM_DEVCTR_ENERGY_LINK_OFF PNM_U(0x20)
+#define PNM_DEVCTR_ENERGY_DATAPATH_OFF PNM_U(0x28)
+#define PNM_DEVCTR_ENERGY_SRAM_OFF PNM_U(0x30)
+#define PNM_DEVCTR_ENERGY_CORE_OFF PNM_U(0x38)
+#define PNM_DEVCTR_COUNT 8
+
 /* Device DRAM window. */
 #define PNM_DRAM_WINDOW_BASE PNM_U(0x80000000)
 #define PNM_DRAM_WINDOW_SIZE_BYTES PNM_U(0x40000000) /* 1 GiB */

@@ -52,7 +52,6 @@ extern "C" {
 #define PNM_CQ_ST_SUCCESS 0x0000u
 #define PNM_CQ_ST_BAD_SQE 0x0100u       /* unknown SQE opcode/flags or reserved bits set */
 #define PNM_CQ_ST_ACCESS_DENIED 0x0101u /* descriptor or a region outside the queue's tenant */
-#define PNM_CQ_ST_MEDIA_ERROR 0x0102u   /* reading the SQE or descriptor failed (poison) */
 
 /* Regions a job names, in this order (names for logs: pnm_job_region_name). */
 enum pnm_job_region { PNM_REGION_Q = 0, PNM_REGION_K, PNM_REGION_V, PNM_REGION_O, PNM_REGION_IDX,

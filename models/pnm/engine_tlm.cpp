@@ -169,6 +169,7 @@ void EngineTlm::job_thread() {
       status_ = PNM_ENG_STATUS_ERROR;
       log::warn(name(), "job failed: {} ({})", error_name(r.error), r.message);
     }
+    if (on_job_done) on_job_done(r, now_ns);
     update_irq();
     if (irq_fn_ && level_) irq_fn_(r.ok() ? PNM_IRQ_ENGINE_DONE : PNM_IRQ_ENGINE_ERROR);
     finished_.notify(sc_core::SC_ZERO_TIME);

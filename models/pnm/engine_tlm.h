@@ -35,6 +35,9 @@ public:
             dram::SparseStore& store, datapath::Datapath& dp, Mode mode = Mode::functional);
 
   void set_irq_callback(IrqFn fn) { irq_fn_ = std::move(fn); }
+  // Called at each job's modelled end with its result and start time (ns):
+  // for tracing and per-job accounting.
+  std::function<void(const JobResult&, double start_ns)> on_job_done;
   void set_mode(Mode m) { mode_ = m; }
   Mode mode() const { return mode_; }
 

@@ -15,6 +15,16 @@ struct Globals {
 std::function<int()> add_dram(CLI::App& app, const Globals& g);
 std::function<int()> add_params(CLI::App& app, const Globals& g);
 std::function<int()> add_mlc(CLI::App& app, const Globals& g);
+// The reference device's CXL memory-device commands (cmd_device.cpp) and
+// attention on user data through the whole stack (cmd_attend.cpp).
+std::function<int()> add_identify(CLI::App& app, const Globals& g);
+std::function<int()> add_health(CLI::App& app, const Globals& g);
+std::function<int()> add_poison(CLI::App& app, const Globals& g);
+std::function<int()> add_mailbox(CLI::App& app, const Globals& g);
+std::function<int()> add_attend(CLI::App& app, const Globals& g);
+// The main job (cmd_run.cpp) and grids of it (cmd_sweep.cpp).
+std::function<int()> add_run(CLI::App& app, const Globals& g);
+std::function<int()> add_sweep(CLI::App& app, const Globals& g);
 
 // Default platform of the DRAM demo (a shipped file name).
 inline constexpr const char* kDefaultDramPlatform = "ddr5-4800-1ch";

@@ -24,6 +24,13 @@ int main(int argc, char** argv) {
   runners["dram"] = pnm::cli::add_dram(app, g);
   runners["params"] = pnm::cli::add_params(app, g);
   runners["mlc"] = pnm::cli::add_mlc(app, g);
+  runners["identify"] = pnm::cli::add_identify(app, g);
+  runners["health"] = pnm::cli::add_health(app, g);
+  runners["poison"] = pnm::cli::add_poison(app, g);
+  runners["mailbox"] = pnm::cli::add_mailbox(app, g);
+  runners["attend"] = pnm::cli::add_attend(app, g);
+  runners["run"] = pnm::cli::add_run(app, g);
+  runners["sweep"] = pnm::cli::add_sweep(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

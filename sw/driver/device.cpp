@@ -193,6 +193,10 @@ PerfCounters Device::perf() {
   c.engine_busy_cycles = pnm_le64_get(&p[0x20]);
   c.dram_bytes_read = pnm_le64_get(&p[0x28]);
   c.dram_bytes_written = pnm_le64_get(&p[0x30]);
+  c.link_bytes_rx = pnm_le64_get(&p[0x38]);
+  c.link_bytes_tx = pnm_le64_get(&p[0x40]);
+  c.instructions_retired = pnm_le64_get(&p[0x48]);
+  for (unsigned i = 0; i < 6; ++i) c.energy_pj[i] = pnm_le64_get(&p[0x50 + 8 * i]);
   return c;
 }
 

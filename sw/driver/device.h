@@ -55,6 +55,8 @@ struct PnmCaps {
 struct PerfCounters {
   uint64_t device_ns = 0, jobs_completed = 0, jobs_failed = 0, engine_busy_cycles = 0;
   uint64_t dram_bytes_read = 0, dram_bytes_written = 0;
+  uint64_t link_bytes_rx = 0, link_bytes_tx = 0, instructions_retired = 0;
+  uint64_t energy_pj[6] = {}; // DRAM, link, datapath, SRAM, controller core, other
 };
 
 class Device {

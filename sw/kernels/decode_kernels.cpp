@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
+#include <random>
+#include <unordered_set>
 #include <stdexcept>
 
 namespace pnm::kernels {
@@ -167,6 +170,28 @@ void pnm_select(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>
   for (size_t i = 0; i < seqs.size(); ++i) {
     std::vector<uint32_t> idx(uint64_t{s.heads} * kk);
     dev.read(seqs[i].idx_dpa, idx.data(), idx.size() * 4);
+    if (!c.functional) {
+      // Timing-only: the engine computed no scores, so the indices it wrote
+      // mean nothing. Stand in k distinct random tokens per query head (top-k
+      // positions depend on the data), so the host fetches a realistic set.
+      std::mt19937_64 rng(0x5e1ec7 + i);
+      for (unsigned h = 0; h < s.heads; ++h) {
+        std::vector<uint32_t> pick;
+        if (kk * 2 >= s.seq_len) {
+          pick.resize(s.seq_len);
+          std::iota(pick.begin(), pick.end(), 0u);
+          std::shuffle(pick.begin(), pick.end(), rng);
+          pick.resize(kk);
+        } else {
+          std::unordered_set<uint32_t> seen;
+          std::uniform_int_distribution<uint32_t> u(0, s.seq_len - 1);
+          while (pick.size() < kk)
+            if (uint32_t t = u(rng); seen.insert(t).second) pick.push_back(t);
+        }
+        std::sort(pick.begin(), pick.end());
+        std::copy(pick.begin(), pick.end(), idx.begin() + uint64_t{h} * kk);
+      }
+    }
     const double t0 = b.now_ns();
     // Rows each KV head needs: the union of its query heads' selections.
     std::vector<std::vector<uint32_t>> need(s.kv_heads);
@@ -179,22 +204,36 @@ void pnm_select(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>
         n.push_back(t);
       }
     }
-    // Fetch every needed row of K and V as whole lines, many in flight.
+    // Fetch every needed row of K and V as whole lines, many in flight; runs
+    // of consecutive tokens are one read (their rows are contiguous).
     std::vector<sw::Backend::MemSpan> spans;
     std::vector<std::vector<uint8_t>> kbuf(s.kv_heads), vbuf(s.kv_heads);
-    const uint64_t stride = up64(row) + kLine; // room for a row that straddles lines
+    std::vector<std::vector<uint64_t>> pos(s.kv_heads); // byte offset of each needed row in kbuf/vbuf
     for (unsigned g = 0; g < s.kv_heads; ++g) {
       auto& n = need[g];
       std::sort(n.begin(), n.end());
       n.erase(std::unique(n.begin(), n.end()), n.end());
-      kbuf[g].resize(n.size() * stride);
-      vbuf[g].resize(n.size() * stride);
-      for (size_t x = 0; x < n.size(); ++x)
-        for (int which = 0; which < 2; ++which) {
-          const uint64_t a = (which ? seqs[i].v_dpa : seqs[i].k_dpa) + (uint64_t{g} * s.seq_len + n[x]) * row;
-          const uint64_t first = a & ~(kLine - 1), end = up64(a + row);
-          spans.push_back({dev.hpa(first), (which ? vbuf[g] : kbuf[g]).data() + x * stride, static_cast<size_t>(end - first)});
-        }
+      pos[g].resize(n.size());
+      uint64_t used = 0;
+      std::vector<std::pair<uint64_t, uint64_t>> runs; // (first byte, end byte) within the head's K (or V)
+      for (size_t x = 0; x < n.size();) {
+        size_t y = x + 1;
+        while (y < n.size() && n[y] == n[y - 1] + 1 && (y - x + 1) * row <= c.fetch_chunk_bytes) ++y;
+        const uint64_t a = (uint64_t{g} * s.seq_len + n[x]) * row, e = (uint64_t{g} * s.seq_len + n[y - 1] + 1) * row;
+        const uint64_t first = a & ~(kLine - 1), end = up64(e);
+        for (size_t t = x; t < y; ++t) pos[g][t] = used + (a - first) + (t - x) * row;
+        runs.emplace_back(first, end);
+        used += end - first;
+        x = y;
+      }
+      kbuf[g].resize(used);
+      vbuf[g].resize(used);
+      uint64_t off = 0;
+      for (const auto& [first, end] : runs) {
+        spans.push_back({dev.hpa(seqs[i].k_dpa + first), kbuf[g].data() + off, static_cast<size_t>(end - first)});
+        spans.push_back({dev.hpa(seqs[i].v_dpa + first), vbuf[g].data() + off, static_cast<size_t>(end - first)});
+        off += end - first;
+      }
       r.rows_fetched += 2 * n.size();
     }
     if (!b.mem_read_many(spans, c.host.outstanding_reads))
@@ -208,13 +247,11 @@ void pnm_select(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>
         std::vector<double> kr, vr;
         for (uint32_t x = 0; x < kk; ++x) {
           const uint32_t t = idx[uint64_t{h} * kk + x];
-          const size_t pos = static_cast<size_t>(std::lower_bound(n.begin(), n.end(), t) - n.begin());
-          const uint64_t a = (uint64_t{g} * s.seq_len + t) * row;
-          const uint64_t in_line = a & (kLine - 1);
+          const size_t at = static_cast<size_t>(std::lower_bound(n.begin(), n.end(), t) - n.begin());
           for (unsigned e = 0; e < d; ++e) {
             uint16_t kb, vb;
-            std::memcpy(&kb, &kbuf[g][pos * stride + in_line + 2 * e], 2);
-            std::memcpy(&vb, &vbuf[g][pos * stride + in_line + 2 * e], 2);
+            std::memcpy(&kb, &kbuf[g][pos[g][at] + 2 * e], 2);
+            std::memcpy(&vb, &vbuf[g][pos[g][at] + 2 * e], 2);
             kr.push_back(from_bf16(kb));
             vr.push_back(from_bf16(vb));
           }

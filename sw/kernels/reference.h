@@ -24,6 +24,11 @@ std::vector<double> attention_dense(const AttentionShape& s, const std::vector<d
 std::vector<double> attention_topk(const AttentionShape& s, const std::vector<double>& q,
                                    const std::vector<double>& k, const std::vector<double>& v,
                                    uint32_t topk, std::vector<std::vector<uint32_t>>* selected = nullptr);
+// Attention over the tokens of the top `pages` pages of `page_tokens`
+// tokens each (a page scores as its best token), per query head.
+std::vector<double> attention_topk_pages(const AttentionShape& s, const std::vector<double>& q,
+                                         const std::vector<double>& k, const std::vector<double>& v,
+                                         uint32_t pages, uint32_t page_tokens);
 // One head: softmax(scale * K q) weighted sum of V over n rows (row-major n x d).
 std::vector<double> attend_rows(const double* q, const double* k_rows, const double* v_rows, uint32_t n,
                                 unsigned d, double scale);

@@ -151,6 +151,12 @@ TEST_F(DriverTest, FirmwareRunsQueuedJobsOnTheEngineAndTheyMatchTheReference) {
   EXPECT_EQ(perf.jobs_completed, 2u);
   EXPECT_EQ(perf.jobs_failed, 0u);
   EXPECT_GT(perf.engine_busy_cycles, 0u);
+  // device-wide figures the firmware reads from the platform's counters
+  EXPECT_GT(perf.instructions_retired, 1000u);
+  EXPECT_LE(perf.instructions_retired, sys.dev.controller->core().stats().instructions);
+  EXPECT_GE(perf.link_bytes_rx, uint64_t{p.heads} * p.d * 2); // Q at least went down
+  EXPECT_GE(perf.link_bytes_tx, uint64_t{p.heads} * p.d * 4); // O came back
+  for (unsigned cls : {0u, 1u, 2u, 3u, 4u}) EXPECT_GT(perf.energy_pj[cls], 0u) << "class " << cls;
   EXPECT_GT(sys.dev.controller->core().stats().instructions, 0u);
   EXPECT_GE(sys.dev.doorbells.host_irqs(), 1u);
 }

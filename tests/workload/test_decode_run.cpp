@@ -1,0 +1,131 @@
+// Decode-attention workloads end to end on the tiny model: the four kernels
+// run through driver, firmware, link, DRAM and engine, and their outputs
+// equal the double-precision reference (dense, or top-k where they select).
+#include "common/config.h"
+#include "decode_run.h"
+
+#include <gtest/gtest.h>
+
+using namespace pnm;
+using kernels::Kernel;
+
+namespace {
+DecodeRunConfig tiny(Kernel k) {
+  DecodeRunConfig c;
+  c.model = "tiny";
+  c.context = 600;
+  c.batch = 2;
+  c.steps = 2;
+  c.layers_simulated = 1;
+  c.kernel = k;
+  c.topk = 64;
+  c.data = DecodeRunConfig::Data::functional;
+  return c;
+}
+
+void expect_report_keys(const nlohmann::ordered_json& r) {
+  for (const char* key : {"tokens_per_s", "step_latency_us", "energy_per_token_uj", "energy_breakdown_uj",
+                          "link_bytes_per_token", "dram_bandwidth_utilization", "controller", "simulated_ns",
+                          "wall_s", "scaling"})
+    EXPECT_TRUE(r.contains(key)) << key;
+  EXPECT_TRUE(r["controller"].contains("instructions_retired"));
+  double sum = 0;
+  for (auto& [k, v] : r["energy_breakdown_uj"].items()) {
+    EXPECT_GE(v.get<double>(), 0.0) << k;
+    sum += v.get<double>();
+  }
+  EXPECT_NEAR(sum, r["energy_per_token_uj"].get<double>(), 1e-9 * sum);
+  EXPECT_GT(r["tokens_per_s"].get<double>(), 0);
+  EXPECT_NEAR(r["tokens_per_s"].get<double>() * r["step_latency_us"].get<double>() * 1e-6, r["batch"].get<double>(), 1e-9);
+}
+} // namespace
+
+class DecodeRunKernels : public ::testing::TestWithParam<Kernel> {};
+
+TEST_P(DecodeRunKernels, OutputsEqualTheReferenceAndTheReportIsComplete) {
+  const auto r = run_decode(tiny(GetParam()));
+  expect_report_keys(r);
+  ASSERT_TRUE(r.contains("verification"));
+  const auto& v = r["verification"];
+  EXPECT_EQ(v["checked_outputs"].get<int>(), 2 * 2); // batch x steps
+  // BF16 inputs exactly represented; FP32 accumulation in the engine
+  EXPECT_LT(v["max_abs_error"].get<double>(), 1e-4 * (1 + v["max_abs_reference"].get<double>()))
+      << r["kernel"] << " " << v;
+  EXPECT_EQ(r["scaling"]["data"], "functional");
+  EXPECT_DOUBLE_EQ(r["scaling"]["multiplier"].get<double>(), 2.0); // tiny has 2 layers
+  const bool on_device = GetParam() != Kernel::host_fetch;
+  // the firmware works only for jobs; host-fetch never wakes it
+  EXPECT_EQ(r["controller"]["instructions_retired"].get<double>() > 0, on_device);
+  EXPECT_EQ(r["engine"]["jobs"].get<int>(), on_device ? 4 : 0);
+  EXPECT_EQ(r["energy_breakdown_uj"]["engine_compute"].get<double>() > 0, on_device);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKernels, DecodeRunKernels,
+                         ::testing::Values(Kernel::host_fetch, Kernel::pnm_dense, Kernel::pnm_topk, Kernel::pnm_select),
+                         [](const auto& info) {
+                           std::string n = kernels::kernel_name(info.param);
+                           for (char& ch : n) if (ch == '-') ch = '_';
+                           return n;
+                         });
+
+TEST(DecodeRun, PageTopkMatchesThePageReference) {
+  DecodeRunConfig c = tiny(Kernel::pnm_topk);
+  c.page_tokens = 16;
+  c.topk = 64; // 4 pages
+  const auto r = run_decode(c);
+  const auto& v = r["verification"];
+  EXPECT_EQ(v["reference"], "top-k page attention (double)");
+  EXPECT_LT(v["max_abs_error"].get<double>(), 1e-4 * (1 + v["max_abs_reference"].get<double>()));
+}
+
+TEST(DecodeRun, PnmKernelsMoveFarFewerLinkBytesThanHostFetch) {
+  DecodeRunConfig c = tiny(Kernel::host_fetch);
+  c.context = 4096;
+  c.batch = 1;
+  c.steps = 1;
+  const auto host = run_decode(c);
+  c.kernel = Kernel::pnm_dense;
+  const auto dense = run_decode(c);
+  c.kernel = Kernel::pnm_select;
+  const auto sel = run_decode(c);
+  const double hb = host["link_bytes_per_token"], db = dense["link_bytes_per_token"], sb = sel["link_bytes_per_token"];
+  // host-fetch moves the whole KV cache: 2 layers x 2 KV heads x 4096 x 32 x 2 B x (K, V)
+  EXPECT_GE(hb, 2.0 * 2 * 4096 * 32 * 2 * 2);
+  EXPECT_LT(db * 20, hb);
+  EXPECT_LT(sb, hb);
+  EXPECT_GT(sb, db); // it fetches the selected rows too
+}
+
+TEST(DecodeRun, TimingOnlyRunsHoldNoKvDataAndSayScaling) {
+  DecodeRunConfig c = tiny(Kernel::pnm_dense);
+  c.data = DecodeRunConfig::Data::timing;
+  const auto r = run_decode(c);
+  EXPECT_EQ(r["scaling"]["data"], "timing-only");
+  EXPECT_FALSE(r.contains("verification"));
+  EXPECT_GT(r["step_latency_us"].get<double>(), 0);
+}
+
+TEST(DecodeRun, BadInputIsAClearError) {
+  DecodeRunConfig c = tiny(Kernel::pnm_topk);
+  c.context = (1u << 24) + 1; // beyond the engine's longest sequence
+  EXPECT_THROW(
+      {
+        try {
+          run_decode(c);
+        } catch (const std::invalid_argument& e) {
+          EXPECT_NE(std::string(e.what()).find("--context"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      std::invalid_argument);
+  c = tiny(Kernel::pnm_topk);
+  c.context = 4096;
+  c.topk = 3000; // min(k, context) beyond the selector's 2048 entries
+  EXPECT_THROW(run_decode(c), std::invalid_argument);
+  c = tiny(Kernel::pnm_dense);
+  c.layers_simulated = 3;
+  EXPECT_THROW(run_decode(c), std::invalid_argument);
+  c = tiny(Kernel::pnm_dense);
+  c.model = "no-such-model";
+  EXPECT_THROW(run_decode(c), pnm::ConfigError);
+}
