@@ -336,48 +336,41 @@ void add_common(CLI::App* sub, DeviceOpts& o, bool json = true) {
 }
 } // namespace
 
-std::function<int()> add_identify(CLI::App& app, const Globals&) {
+namespace {
+// identify and health: one read-only command, decoded, printed or as JSON.
+std::function<int()> add_query(CLI::App& app, const char* name, const char* help, uint16_t opcode,
+                               const char* command_name, void (*print)(const ojson&)) {
   auto o = std::make_shared<DeviceOpts>();
-  CLI::App* sub = app.add_subcommand(
-      "identify", "Identify Memory Device (0x4000): firmware revision, capacities, log and poison limits");
+  CLI::App* sub = app.add_subcommand(name, help);
   add_common(sub, *o);
-  return [o]() {
-    const PlatformConfig pc = device_platform(o->platform, "identify");
+  return [o, name, opcode, command_name, print]() {
+    const PlatformConfig pc = device_platform(o->platform, name);
     int rc = 0;
     with_device(pc, [&](sw::Device& dev) {
-      const sw::MailboxResult r = dev.mailbox(PNM_MBOX_OP_IDENTIFY);
+      const sw::MailboxResult r = dev.mailbox(opcode);
       if (r.return_code != PNM_MBOX_RC_SUCCESS) {
-        rc = refused(PNM_MBOX_OP_IDENTIFY, r.return_code, "Identify Memory Device", "", o->json);
+        rc = refused(opcode, r.return_code, command_name, "", o->json);
         return;
       }
-      const ojson j = decoded(PNM_MBOX_OP_IDENTIFY, r);
+      const ojson j = decoded(opcode, r);
       if (o->json) std::cout << j.dump() << "\n";
-      else print_identify(j);
+      else print(j);
     });
     return rc;
   };
 }
+} // namespace
+
+std::function<int()> add_identify(CLI::App& app, const Globals&) {
+  return add_query(app, "identify",
+                   "Identify Memory Device (0x4000): firmware revision, capacities, log and poison limits",
+                   PNM_MBOX_OP_IDENTIFY, "Identify Memory Device", print_identify);
+}
 
 std::function<int()> add_health(CLI::App& app, const Globals&) {
-  auto o = std::make_shared<DeviceOpts>();
-  CLI::App* sub = app.add_subcommand(
-      "health", "Get Health Info (0x4200): health and media status, life used, temperature, error counts");
-  add_common(sub, *o);
-  return [o]() {
-    const PlatformConfig pc = device_platform(o->platform, "health");
-    int rc = 0;
-    with_device(pc, [&](sw::Device& dev) {
-      const sw::MailboxResult r = dev.mailbox(PNM_MBOX_OP_GET_HEALTH_INFO);
-      if (r.return_code != PNM_MBOX_RC_SUCCESS) {
-        rc = refused(PNM_MBOX_OP_GET_HEALTH_INFO, r.return_code, "Get Health Info", "", o->json);
-        return;
-      }
-      const ojson j = decoded(PNM_MBOX_OP_GET_HEALTH_INFO, r);
-      if (o->json) std::cout << j.dump() << "\n";
-      else print_health(j);
-    });
-    return rc;
-  };
+  return add_query(app, "health",
+                   "Get Health Info (0x4200): health and media status, life used, temperature, error counts",
+                   PNM_MBOX_OP_GET_HEALTH_INFO, "Get Health Info", print_health);
 }
 
 std::function<int()> add_poison(CLI::App& app, const Globals&) {
