@@ -177,10 +177,11 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
     sw::Device dev(b);
     sw::Tenant tenant(dev, 1, 0, tenant_bytes);
     sw::Queue queue(tenant, static_cast<uint32_t>(std::min<uint64_t>(4096, std::max<uint64_t>(4, next_pow2(cfg.batch + 1)))));
-    // layers[l][i]: simulated layer l of sequence i; kv_vals: its K and V values (verification)
+    // layers[l][i]: simulated layer l of sequence i; kv_vals: its K and V as BF16 bits (verification)
     std::vector<std::vector<kernels::LayerKv>> layers(cfg.layers_simulated, std::vector<kernels::LayerKv>(cfg.batch));
-    std::vector<std::vector<std::pair<std::vector<double>, std::vector<double>>>> kv_vals(
-        cfg.layers_simulated, std::vector<std::pair<std::vector<double>, std::vector<double>>>(cfg.batch));
+    using Bf16 = std::vector<uint16_t>;
+    std::vector<std::vector<std::pair<Bf16, Bf16>>> kv_vals(cfg.layers_simulated,
+                                                            std::vector<std::pair<Bf16, Bf16>>(cfg.batch));
     for (unsigned l = 0; l < cfg.layers_simulated; ++l)
       for (unsigned i = 0; i < cfg.batch; ++i) {
         kernels::LayerKv& kv = layers[l][i];
@@ -194,14 +195,10 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
         // memory (a backdoor: it is set-up, not part of the decode step).
         for (int which = 0; which < 2; ++which) {
           std::vector<uint16_t> raw(kv_elems);
-          std::vector<double>& vals = which ? kv_vals[l][i].second : kv_vals[l][i].first;
-          if (cfg.verify) vals.resize(kv_elems);
-          for (uint64_t e = 0; e < kv_elems; ++e) {
-            raw[e] = kernels::to_bf16(nd(rng));
-            if (cfg.verify) vals[e] = kernels::from_bf16(raw[e]);
-          }
+          for (uint16_t& x : raw) x = kernels::to_bf16(nd(rng));
           sys.dev.dram.store().write(which ? kv.v_dpa : kv.k_dpa, reinterpret_cast<const uint8_t*>(raw.data()),
                                      raw.size() * 2);
+          if (cfg.verify) (which ? kv_vals[l][i].second : kv_vals[l][i].first) = std::move(raw);
         }
       }
     s0 = snapshot(sys);

@@ -43,12 +43,6 @@ uint64_t up64(uint64_t x) { return (x + kLine - 1) / kLine * kLine; }
 // (subtract, exp, add), weighted sum 2nd, final divide d.
 double head_flops(uint64_t n, unsigned d) { return 4.0 * n * d + 3.0 * n + d; }
 
-std::vector<double> bf16_bytes_to_double(const std::vector<uint16_t>& raw) {
-  std::vector<double> out(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) out[i] = from_bf16(raw[i]);
-  return out;
-}
-
 pnm_job_desc_t make_desc(const StepConfig& c, const LayerKv& l) {
   const AttentionShape& s = c.shape;
   pnm_job_desc_t j{};
@@ -144,7 +138,7 @@ void host_fetch(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>
       throw sw::DriverError("host-fetch: a CXL.mem read of the KV cache failed");
     if (c.functional) {
       std::vector<double> q(queries[i].begin(), queries[i].end());
-      const auto o = attention_dense(s, q, bf16_bytes_to_double(k), bf16_bytes_to_double(v));
+      const auto o = attention_dense(s, q, k, v);
       r.out.emplace_back(o.begin(), o.end());
     }
   }
