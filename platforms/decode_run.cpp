@@ -149,6 +149,12 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
                       {{"engine_cycles", r.engine_cycles}, {"dram_bytes_read", r.counters.dram_bytes_read},
                        {"macs", r.counters.macs()}});
     };
+    trace->set_max_events(2000000); // a trace stays loadable; the rest is counted as dropped
+    sys.host.on_mem_transfer = [&](bool write, uint64_t hpa, size_t len, double t0, double t1, unsigned lane) {
+      const int tr = trace->track("link", fmt::format("CXL.mem lane {}", lane));
+      trace->complete(tr, fmt::format("{} {} B", write ? "write" : "read", len), t0, t1 - t0,
+                      {{"hpa", fmt::format("0x{:x}", hpa)}});
+    };
     sys.dev.on_firmware_line = [&](const std::string& line) {
       trace->instant(tr_fw, line, sc_core::sc_time_stamp().to_seconds() * 1e9);
     };
@@ -250,7 +256,11 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
     queue.close();
     tenant.release();
   });
-  if (trace) trace->close();
+  if (trace) {
+    if (trace->dropped())
+      log::warn("run", "trace: {} events beyond the first {} were dropped", trace->dropped(), trace->events());
+    trace->close();
+  }
 
   // ---- the report ------------------------------------------------------------
   const double mult = double(m.layers) / cfg.layers_simulated;

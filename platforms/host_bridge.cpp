@@ -51,8 +51,11 @@ bool HostBridge::access(tlm_utils::simple_initiator_socket<HostBridge>& s, bool 
   tx.set_streaming_width(static_cast<unsigned>(len));
   tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   sc_core::sc_time delay(2 * cfg_.root_port_latency_ns, sc_core::SC_NS);
+  const unsigned lane = lane_;
+  const double start_ns = now_ns();
   s->b_transport(tx, delay);
   sc_core::wait(delay); // the host thread blocks until the completion is back
+  if (&s == &mem_socket && on_mem_transfer) on_mem_transfer(write, addr, len, start_ns, now_ns(), lane);
   if (&s == &mem_socket) (write ? mem_bytes_written_ : mem_bytes_read_) += len;
   else {
     ++io_accesses_;
@@ -111,14 +114,16 @@ bool HostBridge::mem_read_many(const std::vector<MemSpan>& spans, unsigned concu
   sc_core::sc_event_and_list all_done;
   std::vector<sc_core::sc_process_handle> threads;
   for (size_t w = 0; w < workers; ++w)
-    threads.push_back(sc_core::sc_spawn([&]() {
+    threads.push_back(sc_core::sc_spawn([&, w]() {
       while (next < spans.size()) {
         const MemSpan& s = spans[next++];
+        lane_ = static_cast<unsigned>(w); // read before the access's first wait
         ok = mem_read(s.hpa, s.dst, s.len) && ok;
       }
     }));
   for (auto& t : threads) all_done &= t.terminated_event();
   if (workers) sc_core::wait(all_done);
+  lane_ = 0;
   return ok;
 }
 

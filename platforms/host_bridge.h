@@ -56,6 +56,10 @@ public:
   void sleep_ns(double ns) override;
 
   uint64_t errors() const { return errors_; }
+  // Observer of every CXL.mem transfer (tracing): direction, host address,
+  // bytes, start and end (ns), and the lane (worker of mem_read_many, else 0).
+  std::function<void(bool write, uint64_t hpa, size_t len, double start_ns, double end_ns, unsigned lane)>
+      on_mem_transfer;
   // What crossed the root port: CXL.mem payload bytes, CXL.io accesses.
   uint64_t mem_bytes_read() const { return mem_bytes_read_; }
   uint64_t mem_bytes_written() const { return mem_bytes_written_; }
@@ -73,6 +77,7 @@ private:
   bool done_ = false;
   unsigned pending_irqs_ = 0;
   uint64_t errors_ = 0;
+  unsigned lane_ = 0; // worker of mem_read_many currently issuing (cooperative threads)
   uint64_t mem_bytes_read_ = 0, mem_bytes_written_ = 0, io_accesses_ = 0, io_bytes_ = 0;
   sc_core::sc_event irq_event_;
 };
