@@ -1,5 +1,7 @@
 #include "host_system.h"
 
+#include "common/sanitizer.h"
+
 #include <exception>
 #include <stdexcept>
 
@@ -23,6 +25,7 @@ void HostSystem::run(const std::function<void(sw::Backend&)>& program) {
     }
   });
   sc_core::sc_start();
+  sanitizer_back_on_main_stack();
   if (failure) std::rethrow_exception(failure);
   if (!host.program_done()) throw std::runtime_error("the host program did not finish (simulation starved)");
 }

@@ -48,17 +48,19 @@ DramChannel::DramChannel(const DramSpec& spec, const ChannelConfig& cfg, uint32_
   if ((1u << group_shift_) != spec_.org.banks_per_group || (1u << rank_shift_) != banks_per_rank_)
     throw std::invalid_argument("DramChannel: bank counts must be powers of two");
   const uint32_t nbanks = cfg_.ranks * banks_per_rank_;
+  if (nbanks > (1u << kBankBits))
+    throw std::invalid_argument(fmt::format("DramChannel: at most {} banks", 1u << kBankBits));
   banks_.resize(nbanks);
   groups_.resize(cfg_.ranks * spec_.org.bank_groups);
+  write_high_fill_ = cfg_.write_high_watermark * static_cast<double>(cfg_.write_queue_entries);
+  write_low_fill_ = cfg_.write_low_watermark * static_cast<double>(cfg_.write_queue_entries);
   ranks_.resize(cfg_.ranks);
   counters_.ranks.resize(cfg_.ranks);
   for (auto& r : ranks_) r.refresh_due = cfg_.refresh ? spec_.timing.tREFI : kNever;
   slots_.resize(cfg_.read_queue_entries + cfg_.write_queue_entries);
   for (int32_t i = static_cast<int32_t>(slots_.size()) - 1; i >= 0; --i) free_slots_.push_back(i);
-  for (int t = 0; t < 2; ++t) {
-    active_pos_[t].assign(nbanks, -1);
-    active_[t].reserve(nbanks);
-  }
+  for (auto& per_type : class_banks_)
+    for (auto& list : per_type) list.reserve(banks_per_rank_);
 }
 
 bool DramChannel::can_accept(bool write) const {
@@ -73,17 +75,10 @@ void DramChannel::link(uint32_t b, int type, int32_t s) {
   if (bank.tail[type] >= 0) slots_[static_cast<size_t>(bank.tail[type])].next = s;
   else bank.head[type] = s;
   bank.tail[type] = s;
-  bank.cand_valid[type] = false;
-  touch_group(group_of(b));
-  slot.aprev = atail_[type];
-  slot.anext = -1;
-  if (atail_[type] >= 0) slots_[static_cast<size_t>(atail_[type])].anext = s;
-  else ahead_[type] = s;
-  atail_[type] = s;
-  if (bank.count[type]++ == 0) {
-    active_pos_[type][b] = static_cast<int32_t>(active_[type].size());
-    active_[type].push_back(b);
-  }
+  // The newcomer becomes the candidate if the bank had none, or if it is the
+  // first row hit (a candidate that is not a hit means the queue holds none).
+  const bool hit = bank.open_row >= 0 && slot.req.da.row == bank.open_row;
+  if (bank.count[type]++ == 0 || (hit && !bank.cand_col[type])) set_candidate(b, type, s, hit);
 }
 
 void DramChannel::unlink(uint32_t b, int type, int32_t s) {
@@ -93,20 +88,8 @@ void DramChannel::unlink(uint32_t b, int type, int32_t s) {
   else bank.head[type] = slot.next;
   if (slot.next >= 0) slots_[static_cast<size_t>(slot.next)].prev = slot.prev;
   else bank.tail[type] = slot.prev;
-  bank.cand_valid[type] = false;
-  touch_group(group_of(b));
-  if (slot.aprev >= 0) slots_[static_cast<size_t>(slot.aprev)].anext = slot.anext;
-  else ahead_[type] = slot.anext;
-  if (slot.anext >= 0) slots_[static_cast<size_t>(slot.anext)].aprev = slot.aprev;
-  else atail_[type] = slot.aprev;
-  if (--bank.count[type] == 0) {
-    int32_t pos = active_pos_[type][b];
-    uint32_t last = active_[type].back();
-    active_[type][static_cast<size_t>(pos)] = last;
-    active_pos_[type][last] = pos;
-    active_[type].pop_back();
-    active_pos_[type][b] = -1;
-  }
+  --bank.count[type];
+  find_candidate(b, type);
 }
 
 void DramChannel::enqueue(ChannelRequest r) {
@@ -133,7 +116,7 @@ void DramChannel::enqueue(ChannelRequest r) {
   const uint32_t b = flat_bank(r.da);
   slots_[static_cast<size_t>(s)].req = r;
   slots_[static_cast<size_t>(s)].cls = 0;
-  slots_[static_cast<size_t>(s)].bank = b;
+  slots_[static_cast<size_t>(s)].seq = next_seq_++;
   int type = r.write ? 1 : 0;
   const bool was_best_bank = decision_.slot >= 0 && decision_.bank == b;
   link(b, type, s);
@@ -170,30 +153,8 @@ bool DramChannel::write_mode_after_update() const {
   // Ramulator 2's generic controller rule: drain writes when their queue is
   // above the high watermark or no read waits; stop below the low watermark.
   const double wq = static_cast<double>(queued_[1]);
-  const double cap = static_cast<double>(cfg_.write_queue_entries);
-  if (!write_mode_)
-    return wq > cfg_.write_high_watermark * cap || (queued_[0] == 0 && queued_[1] > 0);
-  return !((wq < cfg_.write_low_watermark * cap && queued_[0] > 0) || queued_[1] == 0);
-}
-
-Cycle DramChannel::earliest_act(uint32_t b) const {
-  const BankState& bank = banks_[b];
-  const RankState& r = ranks_[rank_of(b)];
-  Cycle t = std::max({bank.next_act, groups_[group_of(b)].next_act, r.next_act, cmd_bus_free_});
-  if (r.faw_count >= 4) raise(t, r.faw[r.faw_idx] + spec_.timing.tFAW);
-  return t;
-}
-
-Cycle DramChannel::earliest_pre(uint32_t b) const {
-  return std::max({banks_[b].next_pre, ranks_[rank_of(b)].next_pre, cmd_bus_free_});
-}
-
-Cycle DramChannel::earliest_col(uint32_t b, bool write) const {
-  const BankState& bank = banks_[b];
-  const GroupState& g = groups_[group_of(b)];
-  const RankState& r = ranks_[rank_of(b)];
-  return write ? std::max({bank.next_wr, g.next_wr, r.next_wr, cmd_bus_free_})
-               : std::max({bank.next_rd, g.next_rd, r.next_rd, cmd_bus_free_});
+  if (!write_mode_) return wq > write_high_fill_ || (queued_[0] == 0 && queued_[1] > 0);
+  return !((wq < write_low_fill_ && queued_[0] > 0) || queued_[1] == 0);
 }
 
 Cycle DramChannel::earliest_prea(uint32_t rank) const {
@@ -213,23 +174,9 @@ Cycle DramChannel::earliest_ref(uint32_t rank) const {
   return t;
 }
 
-uint32_t DramChannel::class_of(uint32_t b, int type) const {
+void DramChannel::find_candidate(uint32_t b, int type) {
   const BankState& bank = banks_[b];
-  return bank.cand_col[type] ? 2 : bank.open_row >= 0 ? 1 : 0;
-}
-
-Cycle DramChannel::own_bound(uint32_t b, int type) const {
-  const BankState& bank = banks_[b];
-  if (bank.cand_col[type]) {
-    const GroupState& g = groups_[group_of(b)];
-    return type ? std::max(bank.next_wr, g.next_wr) : std::max(bank.next_rd, g.next_rd);
-  }
-  if (bank.open_row >= 0) return bank.next_pre;
-  return std::max(bank.next_act, groups_[group_of(b)].next_act);
-}
-
-void DramChannel::refresh_candidate(uint32_t b, int type) {
-  BankState& bank = banks_[b];
+  if (bank.count[type] == 0 && bank.cand_slot[type] < 0) return; // nothing queued, nothing to clear
   int32_t s = bank.head[type];
   bool col = false;
   if (bank.open_row >= 0) {
@@ -240,14 +187,36 @@ void DramChannel::refresh_candidate(uint32_t b, int type) {
         break;
       }
   }
-  bank.cand_slot[type] = s;
-  bank.cand_col[type] = col;
-  bank.cand_valid[type] = true;
+  set_candidate(b, type, s, col);
 }
 
-bool DramChannel::evaluate(uint32_t b, int type, Decision& out, Cycle& arrive, bool& col) {
+void DramChannel::set_candidate(uint32_t b, int type, int32_t s, bool col) {
   BankState& bank = banks_[b];
-  if (!bank.cand_valid[type]) refresh_candidate(b, type);
+  bank.cand_slot[type] = s;
+  bank.cand_col[type] = col;
+  const uint8_t kind = s < 0 ? kNoKind : col ? kCol : bank.open_row >= 0 ? kPre : kAct;
+  if (s >= 0) bank.cand_key[type] = slots_[static_cast<size_t>(s)].seq << kBankBits | b;
+  if (kind == bank.cand_kind[type]) return;
+  // Move the bank to its new class list (order within a list is irrelevant).
+  const uint32_t cls0 = rank_of(b) * 3;
+  if (bank.cand_kind[type] != kNoKind) {
+    std::vector<uint32_t>& from = class_banks_[type][cls0 + bank.cand_kind[type]];
+    const uint32_t moved = from.back();
+    from[static_cast<size_t>(bank.cand_pos[type])] = moved;
+    banks_[moved].cand_pos[type] = bank.cand_pos[type];
+    from.pop_back();
+  }
+  if (kind != kNoKind) {
+    std::vector<uint32_t>& to = class_banks_[type][cls0 + kind];
+    bank.cand_pos[type] = static_cast<int32_t>(to.size());
+    to.push_back(b);
+  }
+  bank.cand_kind[type] = kind;
+}
+
+bool DramChannel::evaluate(uint32_t b, int type, Decision& out, Cycle& arrive, bool& col) const {
+  const BankState& bank = banks_[b];
+  if (bank.cand_slot[type] < 0) return false;
   col = bank.cand_col[type];
   const uint32_t rank = rank_of(b);
   const RankState& rk = ranks_[rank];
@@ -279,83 +248,60 @@ void DramChannel::decide() {
   // Every candidate issues at max(own, class bound): `own` is its bank- and
   // bank-group-level bound, the class bound is its rank's (tRRD_S/tFAW for
   // ACT, tPPD for PRE, tCCD_S/tWTR_S/tRTW for RD/WR) and the command bus.
-  // Pass 1 finds each class's earliest time; the FR-FCFS winner is then the
-  // oldest candidate of the best class whose own bound is within it (pass 2,
-  // in arrival order, stops at the first). Same pick as scoring every bank.
-  const size_t nclass = ranks_.size() * 3; // per rank: ACT, PRE, column
-  const uint32_t bpg = spec_.org.banks_per_group;
-  const uint32_t gpr = spec_.org.bank_groups;
-  BankState* const banks = banks_.data();
+  // Pass 1 finds each class's earliest time from the smallest own bound in
+  // its bank list; the FR-FCFS winner is then the oldest candidate of the
+  // best class whose own bound is within it (pass 2). Same pick as scoring
+  // every bank.
+  //
+  // Class key: time << 1 | (row command), so that the minimum is the earliest
+  // time and, at equal times, a column command (row hit) before a row command.
+  const auto& lists = class_banks_[type];
+  uint64_t best_key = kNever;
   for (uint32_t r = 0; r < cfg_.ranks; ++r) {
-    Cycle m0 = kNever, m1 = kNever, m2 = kNever; // locals: keeps the loop in registers
-    for (uint32_t g = r * gpr; g < (r + 1) * gpr; ++g) {
-      GroupState& grp = groups_[g];
-      Cycle* m = grp.min_own[type];
-      if (grp.dirty[type]) {
-        m[0] = m[1] = m[2] = kNever;
-        for (uint32_t b = g * bpg; b < (g + 1) * bpg; ++b) {
-          BankState& bank = banks[b];
-          if (!bank.count[type]) continue;
-          if (!bank.cand_valid[type]) refresh_candidate(b, type);
-          const uint32_t k = class_of(b, type);
-          bank.cand_kind[type] = static_cast<uint8_t>(k);
-          bank.cand_own[type] = own_bound(b, type);
-          m[k] = std::min(m[k], bank.cand_own[type]);
-        }
-        grp.dirty[type] = false;
-      }
-      m0 = std::min(m0, m[0]);
-      m1 = std::min(m1, m[1]);
-      m2 = std::min(m2, m[2]);
-    }
-    cls_min_own_[r * 3] = m0;
-    cls_min_own_[r * 3 + 1] = m1;
-    cls_min_own_[r * 3 + 2] = m2;
-  }
-  Cycle best_time = kNever;
-  bool best_col = false;
-  for (size_t cls = 0; cls < nclass; ++cls) {
-    if (cls_min_own_[cls] == kNever) continue;
-    const RankState& rk = ranks_[cls / 3];
-    Cycle t = std::max(cls_min_own_[cls], cmd_bus_free_);
-    switch (cls % 3) {
-    case 0:
-      raise(t, rk.next_act);
-      if (rk.faw_count >= 4) raise(t, rk.faw[rk.faw_idx] + spec_.timing.tFAW);
-      break;
-    case 1: raise(t, rk.next_pre); break;
-    default: raise(t, type ? rk.next_wr : rk.next_rd); break;
-    }
-    cls_time_[cls] = t;
-    if (t >= rk.refresh_due) { // refresh owns the rank from then on
-      cls_min_own_[cls] = kNever;
-      continue;
-    }
-    const bool col = cls % 3 == 2;
-    if (t < best_time || (t == best_time && col && !best_col)) {
-      best_time = t;
-      best_col = col;
+    const RankState& rk = ranks_[r];
+    Cycle act = std::max(rk.next_act, cmd_bus_free_);
+    if (rk.faw_count >= 4) raise(act, rk.faw[rk.faw_idx] + spec_.timing.tFAW);
+    const Cycle bound[3] = {act, std::max(rk.next_pre, cmd_bus_free_), // by kind
+                            std::max(type ? rk.next_wr : rk.next_rd, cmd_bus_free_)};
+    for (uint32_t kind = kAct; kind <= kCol; ++kind) {
+      Cycle m = kNever;
+      for (const uint32_t b : lists[r * 3 + kind]) m = std::min(m, own_bound(b, type, kind));
+      const Cycle t = std::max(m, bound[kind]);
+      // A class is out when it is empty (kNever) or refresh owns the rank by then.
+      const uint64_t key = t < rk.refresh_due ? t << 1 | (kind != kCol) : kNever;
+      cls_key_[r * 3 + kind] = key;
+      best_key = std::min(best_key, key);
     }
   }
   Decision best;
   Cycle best_arrive = kNever;
-  if (best_time != kNever) {
-    for (int32_t s = ahead_[type]; s >= 0; s = slots_[static_cast<size_t>(s)].anext) {
-      const uint32_t b = slots_[static_cast<size_t>(s)].bank;
-      const BankState& bank = banks_[b];
-      if (bank.cand_slot[type] != s || bank.cand_own[type] > best_time) continue;
-      const uint32_t kind = bank.cand_kind[type];
-      const size_t cls = rank_of(b) * 3 + kind;
-      if (cls_min_own_[cls] == kNever || cls_time_[cls] != best_time || (kind == 2) != best_col)
-        continue;
-      const Command cmd = kind == 2 ? (type ? Command::WR : Command::RD)
-                          : kind == 1 ? Command::PRE
-                                      : Command::ACT;
-      best = Decision{true, best_time, cmd, b, rank_of(b), s};
-      best_arrive = slots_[static_cast<size_t>(s)].req.arrive;
-      break;
+  const bool best_col = best_key != kNever && !(best_key & 1);
+  if (best_key != kNever) {
+    const Cycle best_time = best_key >> 1;
+    // Oldest candidate, over the classes at best_time whose kind (column or
+    // row) won, with its own bound within best_time. The bank loops have no
+    // data-dependent branches (a bank that does not qualify has its key
+    // masked to all ones): on random traffic such branches were mispredicted
+    // so often that they, not the arithmetic, were most of decide()'s time.
+    uint64_t pick = kNever;
+    for (uint32_t cls = 0; cls < cfg_.ranks * 3; ++cls) {
+      if (cls_key_[cls] != best_key) continue;
+      const uint32_t kind = cls % 3;
+      for (const uint32_t b : lists[cls]) {
+        const uint64_t ok = own_bound(b, type, kind) <= best_time;
+        pick = std::min(pick, banks_[b].cand_key[type] | (ok - 1));
+      }
     }
-    assert(best.valid);
+    assert(pick != kNever);
+    const uint32_t b = static_cast<uint32_t>(pick & ((1u << kBankBits) - 1));
+    const BankState& bank = banks_[b];
+    const uint32_t kind = bank.cand_kind[type];
+    const Command cmd = kind == kCol ? (type ? Command::WR : Command::RD)
+                        : kind == kPre ? Command::PRE
+                                       : Command::ACT;
+    const int32_t s = bank.cand_slot[type];
+    best = Decision{true, best_time, cmd, b, rank_of(b), s};
+    best_arrive = slots_[static_cast<size_t>(s)].req.arrive;
   }
   best_arrive_ = best_arrive;
   best_col_ = best_col;
@@ -435,7 +381,8 @@ void DramChannel::do_act(uint32_t b, Cycle t, int64_t row) {
   RankState& r = ranks_[rank_of(b)];
   bank.open_row = row;
   bank.act_time = t;
-  invalidate(b);
+  find_candidate(b, 0); // candidates follow the open row
+  find_candidate(b, 1);
   bank.next_rd = bank.next_wr = t + T.tRCD;
   raise(bank.next_pre, t + T.tRAS);
   bank.next_act = t + T.tRC;
@@ -454,7 +401,8 @@ void DramChannel::close_bank(uint32_t b, Cycle close_at) {
   RankState& r = ranks_[rank_of(b)];
   assert(bank.open_row >= 0);
   bank.open_row = -1;
-  invalidate(b);
+  find_candidate(b, 0); // candidates follow the open row
+  find_candidate(b, 1);
   raise(bank.next_act, close_at + spec_.timing.tRP);
   --r.open_banks;
   rank_close(r, close_at);
@@ -586,12 +534,6 @@ void DramChannel::issue(const Decision& d) {
   }
   default:
     throw std::logic_error("DramChannel: unexpected decision");
-  }
-  if (cmd == Command::REF || cmd == Command::PREA) {
-    const uint32_t groups_per_rank = spec_.org.bank_groups;
-    for (uint32_t g = d.rank * groups_per_rank; g < (d.rank + 1) * groups_per_rank; ++g) touch_group(g);
-  } else {
-    touch_group(group_of(d.bank));
   }
   cmd_bus_free_ = t + (two_cycle(cmd) ? 2 : 1);
   ++counters_.commands[static_cast<size_t>(cmd)];

@@ -7,6 +7,7 @@
 #include "address_mapper.h"
 #include "dram_spec.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -112,36 +113,36 @@ public:
   const ChannelConfig& config() const { return cfg_; }
 
 private:
+  static constexpr size_t kMaxRanks = 4;
+  // Flat bank indices fit in 9 bits (4 ranks x 16 groups x 8 banks); decide()
+  // packs one below an arrival sequence number.
+  static constexpr uint32_t kBankBits = 9;
+  // Candidate kinds: the command a bank's candidate needs next.
+  static constexpr uint8_t kAct = 0, kPre = 1, kCol = 2, kNoKind = 3;
+
   struct Slot {
     ChannelRequest req;
-    int32_t prev = -1, next = -1;   // within its bank's queue
-    int32_t aprev = -1, anext = -1; // across the channel, in arrival order
-    uint8_t cls = 0; // 0 none yet, 1 needed ACT (miss), 2 needed PRE (conflict)
-    uint32_t bank = 0; // flat bank index
+    uint64_t seq = 0;             // arrival order across the channel
+    int32_t prev = -1, next = -1; // within its bank's queue
+    uint8_t cls = 0;              // 0 none yet, 1 needed ACT (miss), 2 needed PRE (conflict)
   };
-  struct BankState {
+  // Padded to 128 bytes so that indexing it in decide()'s loops is a shift.
+  struct alignas(64) BankState {
     int64_t open_row = -1;
     Cycle next_act = 0, next_pre = 0, next_rd = 0, next_wr = 0;
     Cycle act_time = 0;
     int32_t head[2] = {-1, -1}, tail[2] = {-1, -1};
     uint32_t count[2] = {0, 0};
-    // The bank's FR-FCFS candidate per queue type, kept until the queue or the
-    // open row changes (rescanning every bank for every command is the hot spot).
-    bool cand_valid[2] = {false, false};
-    bool cand_col[2] = {false, false};
+    // The bank's FR-FCFS candidate per queue type (its oldest row hit, else
+    // its oldest request), kept current as the queue and the open row change.
     int32_t cand_slot[2] = {-1, -1};
-    // Kind (0 ACT, 1 PRE, 2 column) and own bound of that candidate, valid
-    // while the bank's group is clean for that type.
-    uint8_t cand_kind[2] = {0, 0};
-    Cycle cand_own[2] = {0, 0};
+    bool cand_col[2] = {false, false};
+    uint8_t cand_kind[2] = {kNoKind, kNoKind}; // what it needs next: kAct, kPre, kCol
+    int32_t cand_pos[2] = {-1, -1};            // position in its class list
+    uint64_t cand_key[2] = {0, 0};             // arrival sequence << kBankBits | bank
   };
   struct GroupState {
     Cycle next_act = 0, next_rd = 0, next_wr = 0;
-    // Minimum own bound of this group's bank candidates per queue type and
-    // kind (ACT, PRE, column); recomputed only when something in the group
-    // changed (dirty), which is what keeps decide() from scanning every bank.
-    Cycle min_own[2][3] = {{kNever, kNever, kNever}, {kNever, kNever, kNever}};
-    bool dirty[2] = {true, true};
   };
   struct RankState {
     Cycle next_act = 0, next_rd = 0, next_wr = 0, next_pre = 0, next_ref = 0;
@@ -169,23 +170,24 @@ private:
   }
   uint32_t group_of(uint32_t flat) const { return flat >> group_shift_; }
   uint32_t rank_of(uint32_t flat) const { return flat >> rank_shift_; }
-  void refresh_candidate(uint32_t b, int type);
-  uint32_t class_of(uint32_t b, int type) const; // 0 ACT, 1 PRE, 2 column (cached candidate)
-  Cycle own_bound(uint32_t b, int type) const;   // bank- and group-level bound of that candidate
-  void invalidate(uint32_t b) {
-    banks_[b].cand_valid[0] = banks_[b].cand_valid[1] = false;
-    touch_group(group_of(b));
+  // Rescans bank b's queue for its candidate (after the queue or open row changed).
+  void find_candidate(uint32_t b, int type);
+  // Records the candidate and moves the bank to the class list of its kind.
+  void set_candidate(uint32_t b, int type, int32_t s, bool col);
+  // Bank- and bank-group-level bound of bank b's candidate of that kind.
+  Cycle own_bound(uint32_t b, int type, uint32_t kind) const {
+    const BankState& bank = banks_[b];
+    const GroupState& g = groups_[group_of(b)];
+    if (kind == kAct) return std::max(bank.next_act, g.next_act);
+    if (kind == kPre) return bank.next_pre;
+    return type ? std::max(bank.next_wr, g.next_wr) : std::max(bank.next_rd, g.next_rd);
   }
-  void touch_group(uint32_t g) { groups_[g].dirty[0] = groups_[g].dirty[1] = true; }
 
   void decide();
   bool write_mode_after_update() const;
   void update_write_mode() { write_mode_ = write_mode_after_update(); }
   // Evaluates bank b's candidate; returns false if it has none or refresh owns its rank.
-  bool evaluate(uint32_t b, int type, Decision& out, Cycle& arrive, bool& col);
-  Cycle earliest_act(uint32_t b) const;
-  Cycle earliest_pre(uint32_t b) const;
-  Cycle earliest_col(uint32_t b, bool write) const;
+  bool evaluate(uint32_t b, int type, Decision& out, Cycle& arrive, bool& col) const;
   Cycle earliest_prea(uint32_t r) const;
   Cycle earliest_ref(uint32_t r) const;
   bool auto_precharge(uint32_t b, int32_t slot) const;
@@ -206,14 +208,16 @@ private:
   uint32_t index_;
   uint32_t banks_per_rank_;
   uint32_t group_shift_ = 0, rank_shift_ = 0; // banks are powers of two
+  double write_high_fill_ = 0, write_low_fill_ = 0; // watermarks x write queue entries
   std::vector<BankState> banks_;
   std::vector<GroupState> groups_;
   std::vector<RankState> ranks_;
   std::vector<Slot> slots_;
   std::vector<int32_t> free_slots_;
-  std::vector<uint32_t> active_[2];     // banks with queued reads / writes
-  int32_t ahead_[2] = {-1, -1}, atail_[2] = {-1, -1}; // arrival-ordered queues
-  std::vector<int32_t> active_pos_[2];  // position of each bank in active_, or -1
+  // Per queue type and class (rank * 3 + kind): the banks whose candidate is
+  // of that class, so decide() visits only banks that have a candidate.
+  std::array<std::vector<uint32_t>, kMaxRanks * 3> class_banks_[2];
+  uint64_t next_seq_ = 0;
   std::unordered_map<uint64_t, uint32_t> write_addrs_; // for read forwarding
   size_t queued_[2] = {0, 0};
   bool write_mode_ = false;
@@ -221,11 +225,9 @@ private:
   Cycle cmd_bus_free_ = 0;
   Cycle last_data_ = 0;
   Decision decision_;
-  static constexpr size_t kMaxRanks = 4;
-  std::array<Cycle, kMaxRanks * 3> cls_min_own_{}, cls_time_{}; // decide() scratch, rank x {ACT, PRE, column}
+  std::array<uint64_t, kMaxRanks * 3> cls_key_{}; // decide() scratch, rank x {ACT, PRE, column}
   Cycle best_arrive_ = kNever; // arrival and kind of the pending decision's request
   bool best_col_ = false;
-  uint64_t next_id_ = 0;
   ChannelCounters counters_;
   CompletionFn on_complete_;
   std::vector<CommandObserver*> observers_;

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "common/log.h"
 #include "common/report.h"
+#include "common/sanitizer.h"
 #include "host_bridge.h"
 #include "pnm_device.h"
 
@@ -46,6 +47,7 @@ R simulate(const PlatformConfig& pc, const std::function<void(PnmDevice&, HostBr
   host.mem_socket.bind(dev.cxl_mem.host_socket);
   setup(dev, host);
   sc_core::sc_start();
+  sanitizer_back_on_main_stack();
   if (!host.program_done()) throw std::runtime_error("mlc: host programs did not finish");
   return after(dev, host);
 }
