@@ -41,13 +41,11 @@ Snapshot snapshot(HostSystem& sys) {
   Snapshot s;
   s.ns = sc_core::sc_time_stamp().to_seconds() * 1e9;
   dram::DramSystem& d = sys.dev.dram.core();
-  auto cycle = static_cast<dram::Cycle>(s.ns / d.tck_ns());
   for (uint32_t c = 0; c < d.channel_count(); ++c) {
-    cycle = std::max(cycle, d.channel(c).now());
     const auto& k = d.channel(c).counters();
     s.dram_bytes += (k.reads_served + k.writes_served) * 64;
   }
-  s.dram = d.energy(cycle);
+  s.dram = d.energy_at_ns(s.ns);
   const auto down = sys.dev.cxl_mem.link().down.stats(), up = sys.dev.cxl_mem.link().up.stats();
   s.link_pj = down.energy_pj + up.energy_pj;
   s.link_wire_bits = down.wire_bits + up.wire_bits;
@@ -116,7 +114,8 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   const uint64_t units = uint64_t{cfg.batch} * cfg.layers_simulated;
   const uint64_t kv_total = 2 * z.kv * units;
   const uint64_t need = (2 * z.kv + z.q + z.o + z.idx + 4 * 64) * units + 4 * kMiB;
-  const uint64_t capacity = dram::DramSystem(pc.dram).capacity_bytes();
+  const dram::DramSystem dram_shape(pc.dram); // capacity and peak, before the device exists
+  const uint64_t capacity = dram_shape.capacity_bytes();
   const uint64_t tenant_bytes = (capacity - PNM_FW_RESERVED_BYTES) / kGranule * kGranule;
   if (need > tenant_bytes)
     throw std::invalid_argument(fmt::format(
@@ -285,7 +284,7 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   double total_uj = 0;
   for (auto& [k, v] : br.items()) total_uj += v.get<double>();
 
-  const double peak_gbps = dram::DramSystem(pc.dram).peak_gbps();
+  const double peak_gbps = dram_shape.peak_gbps();
   nlohmann::ordered_json r;
   r["schema"] = "pnmvp.run.v1";
   r["platform"] = pc.name;

@@ -98,12 +98,7 @@ uint64_t PnmDevice::counter(unsigned index) {
   case PNM_DEVCTR_INSTRUCTIONS_OFF: return controller ? controller->core().stats().instructions : 0;
   case PNM_DEVCTR_LINK_RX_BYTES_OFF: return cxl_mem.lines_written() * 64;
   case PNM_DEVCTR_LINK_TX_BYTES_OFF: return cxl_mem.lines_read() * 64;
-  case PNM_DEVCTR_ENERGY_DRAM_OFF: {
-    dram::DramSystem& d = dram.core();
-    auto cycle = static_cast<dram::Cycle>(now_ns / d.tck_ns());
-    for (uint32_t c = 0; c < d.channel_count(); ++c) cycle = std::max(cycle, d.channel(c).now());
-    return static_cast<uint64_t>(d.energy(cycle).total());
-  }
+  case PNM_DEVCTR_ENERGY_DRAM_OFF: return static_cast<uint64_t>(dram.core().energy_at_ns(now_ns).total());
   case PNM_DEVCTR_ENERGY_LINK_OFF:
     return static_cast<uint64_t>(cxl_mem.link().down.stats().energy_pj + cxl_mem.link().up.stats().energy_pj);
   case PNM_DEVCTR_ENERGY_DATAPATH_OFF:

@@ -1,5 +1,7 @@
 #include "dram_system.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -46,6 +48,12 @@ DramSystem::DramSystem(const DramSystemConfig& cfg)
     : cfg_(cfg), mapper_(cfg.mapping, cfg.spec.org, cfg.channels, cfg.channel.ranks) {
   for (uint32_t i = 0; i < cfg.channels; ++i)
     channels_.push_back(std::make_unique<DramChannel>(cfg.spec, cfg.channel, i));
+}
+
+DramEnergy DramSystem::energy_at_ns(double now_ns) const {
+  auto cycle = static_cast<Cycle>(now_ns / tck_ns());
+  for (const auto& ch : channels_) cycle = std::max(cycle, ch->now());
+  return energy(cycle);
 }
 
 DramEnergy DramSystem::energy(Cycle end) const {

@@ -37,6 +37,9 @@ public:
   double tck_ns() const { return cfg_.spec.timing.tCK_ps * 1e-3; }
 
   DramEnergy energy(Cycle end) const;
+  // Energy so far at simulated time `now_ns`, background counted up to the
+  // later of that time and the furthest any channel has already run.
+  DramEnergy energy_at_ns(double now_ns) const;
   // Publishes commands, row-buffer outcomes and energy (pJ) under `g`.
   void report(StatGroup& g, Cycle end) const;
 

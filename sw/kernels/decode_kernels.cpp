@@ -94,7 +94,7 @@ void write_queries(sw::Device& dev, const std::vector<LayerKv>& seqs,
 
 // Submits one job per sequence (as many at a time as the queue holds) and
 // collects their completions.
-void run_jobs(sw::Device&, sw::Queue& q, const StepConfig& c, const std::vector<LayerKv>& seqs, StepResult& r) {
+void run_jobs(sw::Queue& q, const StepConfig& c, const std::vector<LayerKv>& seqs, StepResult& r) {
   size_t next = 0, done = 0;
   while (done < seqs.size()) {
     while (next < seqs.size() && q.outstanding() + 1 < q.entries()) q.submit(make_desc(c, seqs[next++]), c.use_irq);
@@ -282,7 +282,7 @@ StepResult run_step(sw::Device& dev, sw::Queue& queue, const StepConfig& cfg, co
     return r;
   }
   write_queries(dev, seqs, queries);
-  run_jobs(dev, queue, cfg, seqs, r);
+  run_jobs(queue, cfg, seqs, r);
   if (cfg.kernel == Kernel::pnm_select) pnm_select(dev, cfg, seqs, queries, r);
   else pnm_out(dev, cfg, seqs, r);
   return r;
