@@ -53,8 +53,10 @@ AttentionJob make_job(uint8_t op, uint32_t tokens) {
 Figures run(const PlatformConfig& pc, const EngineConfig& ec, uint8_t op, uint32_t tokens) {
   dram::DramSystem dram(pc.dram);
   dram::SparseStore store(dram.capacity_bytes());
+  dram::MemoryFrontEnd fe(dram);
+  dram::MemoryPort mem(fe, store, "engine");
   datapath::DatapathTwin dp(16);
-  AttentionEngine engine(ec, dram, store, dp);
+  AttentionEngine engine(ec, mem, dp);
   const auto t0 = std::chrono::steady_clock::now();
   const JobResult r = engine.run(make_job(op, tokens), 0, Mode::timing_only);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -24,19 +24,22 @@ cxl::CxlIoConfig io_config(const PlatformConfig& p, uint64_t capacity) {
 PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
     : sc_module(name),
       regs(io_config(p, dram::DramSystem(p.dram).capacity_bytes())),
-      dram("dram", p.dram, dram::Fidelity::command), dram_bus("dram_bus"),
+      dram("dram", p.dram, dram::Fidelity::command),
       cxl_io("cxl_io", regs, p.cxl.register_latency_ns),
       cxl_mem("cxl_mem", p.cxl.mem, regs), ctrl_bus("ctrl_bus"),
       mailbox("mailbox", regs, dram.core().capacity_bytes()), doorbells("doorbells", regs),
       counters("counters", PNM_DEVCTR_COUNT), hpa_base_(p.cxl.hpa_base) {
   if (!p.cxl.present)
     throw ConfigError(fmt::format("{}: platform has no \"cxl\" section, so no CXL device can be built", p.file));
-  dram_bus.attach(dram.mem_socket, "dram", 0, dram.core().capacity_bytes());
-  cxl_mem.dram_socket.bind(dram_bus.in_socket);
+  const dram::FrontEndConfig& fe = p.dram.front_end;
+  cxl_mem.dram_socket.bind(dram.mem_socket); // socket 0
+  dram.name_port(0, "host", fe.host_weight);
   if (p.has_engine) {
     if (p.datapath == "rtl") datapath = std::make_unique<datapath::DatapathRtl>(p.datapath_lanes, p.datapath_vcd);
     else datapath = std::make_unique<datapath::DatapathTwin>(p.datapath_lanes);
-    engine = std::make_unique<engine::EngineTlm>("engine", p.engine, dram.core(), dram.store(), *datapath);
+    engine_mem = std::make_unique<dram::MemoryPort>(dram.front_end(), dram.store(), "engine", fe.engine_weight);
+    engine = std::make_unique<engine::EngineTlm>("engine", p.engine, *engine_mem, *datapath,
+                                                 engine::Mode::functional, fe.sync_quantum_ns);
     ctrl_bus.attach(engine->reg_socket, "engine", PNM_ENGINE_BASE, PNM_ENGINE_SIZE_BYTES);
   }
   ctrl_bus.attach(mailbox.reg_socket, "mailbox", PNM_MBOX_BASE, PNM_MBOX_SIZE_BYTES);
@@ -53,7 +56,8 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
     controller = std::make_unique<cpu::ControllerCore>("controller", p.controller.core, elf,
                                                        p.controller.quantum_instructions);
     controller->mmio_socket.bind(ctrl_bus.in_socket);
-    controller->mem_socket.bind(dram_bus.in_socket);
+    controller->mem_socket.bind(dram.mem_socket); // socket 1
+    dram.name_port(1, "controller", fe.controller_weight);
     mailbox.on_command = [this]() { controller->raise_irq(PNM_IRQ_MBOX_DOORBELL); };
     doorbells.on_sq_doorbell = [this]() { controller->raise_irq(PNM_IRQ_SQ_DOORBELL); };
     // Firmware console lines: "W: ..." are warnings (e.g. a refused job).

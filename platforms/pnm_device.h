@@ -3,10 +3,12 @@
 // inside the object, so a platform can instantiate several.
 //
 // Host-facing sockets: cxl_io.config_socket, cxl_io.mmio_socket,
-// cxl_mem.host_socket. Internal initiators of device memory attach to
-// dram_bus. ctrl_bus is the controller's view of the device's registers
-// (pnm_device_map.h): the engine's at PNM_ENGINE_BASE. The engine reaches
-// DRAM through its own per-channel streamers on the same DRAM state.
+// cxl_mem.host_socket. Device memory has one front end (dram.front_end())
+// with a port per initiator: "host" (CXL.mem, socket 0 of dram.mem_socket),
+// "controller" (the core's DRAM window, socket 1) and "engine" (the
+// engine's streamers, through engine_mem). ctrl_bus is the controller's
+// view of the device's registers (pnm_device_map.h): the engine's at
+// PNM_ENGINE_BASE.
 #pragma once
 
 #include "bus/counter_port.h"
@@ -18,6 +20,7 @@
 #include "cxl/queue_doorbell_port.h"
 #include "cpu/controller_core.h"
 #include "dram/dram_tlm.h"
+#include "dram/memory_port.h"
 #include "platform.h"
 #include "pnm/datapath.h"
 #include "pnm/engine_tlm.h"
@@ -36,11 +39,11 @@ public:
 
   cxl::CxlIoRegs regs;
   dram::DramTlm dram;
-  bus::DeviceBus dram_bus;
   cxl::CxlIoTarget cxl_io;
   cxl::CxlMemController cxl_mem;
   bus::DeviceBus ctrl_bus;
   std::unique_ptr<datapath::Datapath> datapath; // when the platform has an engine
+  std::unique_ptr<dram::MemoryPort> engine_mem;  // the engine's address-decoded memory port
   std::unique_ptr<engine::EngineTlm> engine;
   cxl::MailboxPort mailbox;                       // firmware side of the CXL mailbox
   cxl::QueueDoorbellPort doorbells;               // firmware side of the queue doorbells

@@ -40,6 +40,20 @@ DramSystemConfig load_dram_config(ConfigNode n) {
     ctl.fail("address_mapping", e.what());
   }
   ctl.finish();
+  if (auto fe = n.child_if("front_end")) {
+    auto weight = [&](const char* key, const char* who) {
+      return static_cast<uint32_t>(fe->integer_or(
+          key, 1, {1, 1000}, "weight",
+          fmt::format("arbitration weight of {} at full channel queues (slots in proportion to weight)", who)));
+    };
+    c.front_end.host_weight = weight("host_weight", "host CXL.mem traffic");
+    c.front_end.engine_weight = weight("engine_weight", "the engine's DMA streamers");
+    c.front_end.controller_weight = weight("controller_weight", "the controller core's DRAM window");
+    c.front_end.sync_quantum_ns = fe->number_or(
+        "sync_quantum_ns", 1000, {1, 1e6}, "ns",
+        "simulation knob: how far a running engine job's traffic may run ahead of other initiators");
+    fe->finish();
+  }
   n.finish();
   return c;
 }

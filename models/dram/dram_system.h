@@ -13,8 +13,18 @@
 
 namespace pnm::dram {
 
+// The memory front end's arbitration ("front_end" in a platform's "dram"
+// section; every key optional).
+struct FrontEndConfig {
+  uint32_t host_weight = 1;       // CXL.mem from the host
+  uint32_t engine_weight = 1;     // the attention engine's streamers
+  uint32_t controller_weight = 1; // the controller core's DRAM window
+  double sync_quantum_ns = 1000;  // how far a running engine job runs ahead of SystemC time
+};
+
 struct DramSystemConfig {
   DramSpec spec;
+  FrontEndConfig front_end;
   ChannelConfig channel;
   uint32_t channels = 1;
   std::string mapping = "RoBaRaCoCh";

@@ -2,13 +2,15 @@
 
 #include "common/log.h"
 
+#include <fmt/format.h>
 #include <algorithm>
+#include <stdexcept>
 #include <cmath>
 
 namespace pnm::dram {
 
 DramTlm::DramTlm(sc_core::sc_module_name name, const DramSystemConfig& cfg, Fidelity fidelity)
-    : sc_module(name), mem_socket("mem_socket"), dram_(cfg), store_(dram_.capacity_bytes()),
+    : sc_module(name), mem_socket("mem_socket"), dram_(cfg), store_(dram_.capacity_bytes()), fe_(dram_),
       fidelity_(fidelity) {
   mem_socket.register_b_transport(this, &DramTlm::b_transport);
   mem_socket.register_get_direct_mem_ptr(this, &DramTlm::get_direct_mem_ptr);
@@ -35,51 +37,59 @@ bool DramTlm::check(tlm::tlm_generic_payload& tx) {
   return false;
 }
 
-void DramTlm::run_lines(const std::vector<uint64_t>& addr, const std::vector<Cycle>& arrive,
-                        bool write, std::vector<Cycle>& done) {
-  // Enter the lines in arrival order; each channel advances only to the
-  // arrival it is handed (channels are independent), then all drain.
+MemoryFrontEnd::PortId DramTlm::port(int socket_id) {
+  if (socket_id < 0) throw std::logic_error("DramTlm: negative socket id");
+  const size_t i = static_cast<size_t>(socket_id);
+  if (i >= ports_.size()) ports_.resize(i + 1, -1);
+  if (ports_[i] < 0)
+    ports_[i] = static_cast<int>(fe_.add_port(fmt::format("initiator{}", socket_id), 1,
+                                              [this](uint64_t tag, bool, Cycle done) {
+                                                if (sink_) (*sink_)[tag] = done;
+                                              }));
+  return static_cast<MemoryFrontEnd::PortId>(ports_[i]);
+}
+
+void DramTlm::name_port(int socket_id, const std::string& port_name, uint32_t weight) {
+  const size_t i = static_cast<size_t>(socket_id);
+  if (socket_id < 0 || (i < ports_.size() && ports_[i] >= 0))
+    throw std::logic_error(fmt::format("{}: socket {} already has a port", name(), socket_id));
+  if (i >= ports_.size()) ports_.resize(i + 1, -1);
+  ports_[i] = static_cast<int>(fe_.add_port(port_name, weight, [this](uint64_t tag, bool, Cycle done) {
+    if (sink_) (*sink_)[tag] = done;
+  }));
+}
+
+void DramTlm::run_lines(MemoryFrontEnd::PortId p, const std::vector<uint64_t>& addr,
+                        const std::vector<Cycle>& arrive, bool write, std::vector<Cycle>& done) {
+  // Lines enter in arrival order; the front end runs (everyone's traffic)
+  // until this port's lines are all done.
   const size_t n = addr.size();
   done.assign(n, 0);
   std::vector<size_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return arrive[a] < arrive[b]; });
-  auto on_done = [&](const ChannelRequest& r, Cycle d) { done[r.tag] = d; };
-  for (uint32_t c = 0; c < dram_.channel_count(); ++c) dram_.channel(c).set_completion(on_done);
-  for (size_t i : order) {
-    ChannelRequest r;
-    r.id = next_id_++;
-    r.tag = i;
-    r.addr = addr[i];
-    r.da = dram_.mapper().decode(r.addr);
-    r.write = write;
-    DramChannel& ch = dram_.channel(r.da.channel);
-    // A line earlier than its channel's clock (temporal decoupling across
-    // initiators) enters at the channel's present.
-    r.arrive = std::max(arrive[i], ch.now());
-    ch.advance_to(r.arrive);
-    while (!ch.can_accept(write)) ch.issue_next();
-    ch.enqueue(r);
-  }
-  for (uint32_t c = 0; c < dram_.channel_count(); ++c) {
-    dram_.channel(c).drain();
-    dram_.channel(c).set_completion(nullptr);
-  }
+  sink_ = &done;
+  struct Reset {
+    std::vector<Cycle>*& s;
+    ~Reset() { s = nullptr; }
+  } reset{sink_};
+  for (size_t i : order) fe_.submit(p, addr[i], write, arrive[i], i);
+  fe_.run_port(p);
 }
 
-Cycle DramTlm::timed_access(uint64_t addr, unsigned len, bool write, Cycle start) {
+Cycle DramTlm::timed_access(MemoryFrontEnd::PortId p, uint64_t addr, unsigned len, bool write, Cycle start) {
   // One transaction is a stream of bursts that all arrive at `start`.
   const uint64_t burst = dram_.config().spec.org.burst_bytes();
   std::vector<uint64_t> lines;
   for (uint64_t a = addr / burst * burst; a < addr + len; a += burst) lines.push_back(a);
   std::vector<Cycle> done;
-  run_lines(lines, std::vector<Cycle>(lines.size(), start), write, done);
+  run_lines(p, lines, std::vector<Cycle>(lines.size(), start), write, done);
   Cycle last = start;
   for (Cycle d : done) last = std::max(last, d);
   return last;
 }
 
-void DramTlm::burst_transport(tlm::tlm_generic_payload& tx, BurstExtension& ext,
+void DramTlm::burst_transport(int id, tlm::tlm_generic_payload& tx, BurstExtension& ext,
                               sc_core::sc_time& delay) {
   const uint64_t line = dram_.config().spec.org.burst_bytes();
   const size_t n = ext.lines.size();
@@ -113,7 +123,7 @@ void DramTlm::burst_transport(tlm::tlm_generic_payload& tx, BurstExtension& ext,
       addr[i] = ext.lines[i].dpa;
       arrive[i] = static_cast<Cycle>(std::ceil(static_cast<double>(ext.lines[i].arrive_ps) / tck_ps - 1e-9));
     }
-    run_lines(addr, arrive, tx.is_write(), done);
+    run_lines(port(id), addr, arrive, tx.is_write(), done);
     for (size_t i = 0; i < n; ++i) {
       ext.lines[i].done_ps = static_cast<uint64_t>(static_cast<double>(done[i]) * tck_ps);
       last_ps = std::max(last_ps, ext.lines[i].done_ps);
@@ -125,9 +135,9 @@ void DramTlm::burst_transport(tlm::tlm_generic_payload& tx, BurstExtension& ext,
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
-void DramTlm::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
+void DramTlm::b_transport(int id, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
   if (BurstExtension* ext = tx.get_extension<BurstExtension>()) {
-    burst_transport(tx, *ext, delay);
+    burst_transport(id, tx, *ext, delay);
     return;
   }
   if (!check(tx)) return;
@@ -139,7 +149,7 @@ void DramTlm::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay)
     const double tck_ns = dram_.tck_ns();
     const double start_ns = (sc_core::sc_time_stamp() + delay).to_seconds() * 1e9;
     const Cycle start = static_cast<Cycle>(std::ceil(start_ns / tck_ns - 1e-9));
-    const Cycle done = timed_access(addr, len, tx.is_write(), start);
+    const Cycle done = timed_access(port(id), addr, len, tx.is_write(), start);
     delay = sc_core::sc_time(static_cast<double>(done) * tck_ns, sc_core::SC_NS) -
             sc_core::sc_time_stamp();
   } else {
@@ -148,7 +158,7 @@ void DramTlm::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay)
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
-bool DramTlm::get_direct_mem_ptr(tlm::tlm_generic_payload& tx, tlm::tlm_dmi& dmi) {
+bool DramTlm::get_direct_mem_ptr(int, tlm::tlm_generic_payload& tx, tlm::tlm_dmi& dmi) {
   if (fidelity_ != Fidelity::functional || tx.get_address() >= dram_.capacity_bytes())
     return false;
   const uint64_t base = tx.get_address() / SparseStore::kPageBytes * SparseStore::kPageBytes;
@@ -161,7 +171,7 @@ bool DramTlm::get_direct_mem_ptr(tlm::tlm_generic_payload& tx, tlm::tlm_dmi& dmi
   return true;
 }
 
-unsigned DramTlm::transport_dbg(tlm::tlm_generic_payload& tx) {
+unsigned DramTlm::transport_dbg(int, tlm::tlm_generic_payload& tx) {
   const uint64_t addr = tx.get_address();
   const uint64_t cap = dram_.capacity_bytes();
   if (addr >= cap) return 0;

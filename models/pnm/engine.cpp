@@ -95,17 +95,22 @@ void JobResult::report(StatGroup& g) const {
   report_energy(g.group("energy_pj", "engine energy by class"), energy_pj);
 }
 
-AttentionEngine::AttentionEngine(const EngineConfig& cfg, dram::DramSystem& dram,
-                                 dram::SparseStore& store, datapath::Datapath& dp)
-    : cfg_(cfg), dram_(dram), store_(store), dp_(dp) {
-  if (store.capacity() < dram.capacity_bytes())
-    throw std::invalid_argument("AttentionEngine: backing store smaller than the DRAM");
-}
+struct AttentionEngine::Active {
+  AttentionJob job;
+  JobPlan plan;
+  JobResult r;
+  std::unique_ptr<JobTiming> timing; // null when the job was rejected or failed
+};
+
+AttentionEngine::AttentionEngine(const EngineConfig& cfg, dram::MemoryPort& mem, datapath::Datapath& dp)
+    : cfg_(cfg), mem_(mem), dp_(dp) {}
+
+AttentionEngine::~AttentionEngine() = default;
 
 JobLimits AttentionEngine::limits() const {
   JobLimits l;
   l.lanes = dp_.lanes();
-  l.capacity_bytes = dram_.capacity_bytes();
+  l.capacity_bytes = mem_.capacity_bytes();
   l.topk_max_entries = cfg_.topk_max_entries;
   return l;
 }
@@ -118,48 +123,85 @@ void AttentionEngine::report(StatGroup& g) const {
 }
 
 JobResult AttentionEngine::run(const AttentionJob& job, Cycle start, Mode mode) {
-  JobResult r;
+  if (begin(job, start, mode)) {
+    try {
+      mem_.front_end().run([this] { return job_done(); });
+    } catch (const std::exception& e) {
+      abandon(e.what());
+    }
+  }
+  return finish();
+}
+
+void AttentionEngine::abandon(const std::string& why) {
+  if (!active_) return;
+  active_->timing.reset();
+  active_->r.error = JobError::kInternal;
+  active_->r.message = why;
+  log::error("engine", "job abandoned: {}", why);
+}
+
+bool AttentionEngine::begin(const AttentionJob& job, Cycle start, Mode mode) {
+  if (active_) throw std::logic_error("AttentionEngine::begin: a job is already running");
+  active_ = std::make_unique<Active>();
+  Active& a = *active_;
+  a.job = job;
+  JobResult& r = a.r;
   r.mode = mode;
   r.start_dram_cycle = r.end_dram_cycle = start;
-  r.tck_ns = dram_.tck_ns();
+  r.tck_ns = mem_.tck_ns();
   const JobCheck check = validate(job, limits());
   if (!check.ok()) {
     r.error = check.code;
     r.message = check.message;
-    ++jobs_failed_;
     log::debug("engine", "job rejected: {} ({})", error_name(check.code), check.message);
-    return r;
+    return false;
   }
   try {
-    JobPlan plan;
-    if (mode == Mode::functional) functional_pass(job, plan);
-    else plan = synthetic_plan(job);
-    const TimingResult t =
-        simulate_timing(cfg_, dram_, job, plan, start, dp_.lanes(), next_request_id_);
-    r.end_dram_cycle = t.end_dram_cycle;
-    r.elapsed_ns = static_cast<double>(t.end_dram_cycle - start) * r.tck_ns;
-    r.engine_cycles = static_cast<uint64_t>(std::ceil(r.elapsed_ns * cfg_.clock_ghz() - 1e-9));
-    r.datapath_busy_cycles = t.datapath_busy_cycles;
-    r.accumulator_busy_cycles = t.accumulator_busy_cycles;
-    r.selector_busy_cycles = t.selector_busy_cycles;
-    r.last_read_data_cycle = t.last_read_data_cycle;
-    r.compute_end_cycle = t.compute_end_cycle;
-    r.max_buffer_lines = t.max_buffer_lines;
-    r.counters = count(job, plan);
-    r.counters.dram_read_bursts = t.read_bursts;
-    r.counters.dram_write_bursts = t.write_bursts;
-    r.counters.dram_bytes_read = t.read_bursts * 64;
-    r.counters.dram_bytes_written = t.write_bursts * 64;
-    r.counters.sram_bytes += 2 * 64 * t.read_bursts; // staging buffer: written, then read
-    r.energy_pj = energy(r.counters);
+    if (mode == Mode::functional) functional_pass(a.job, a.plan);
+    else a.plan = synthetic_plan(a.job);
+    a.timing = std::make_unique<JobTiming>(cfg_, mem_, a.job, a.plan, start, dp_.lanes());
   } catch (const std::exception& e) {
     r.error = JobError::kInternal;
     r.message = e.what();
-    r.end_dram_cycle = start;
-    ++jobs_failed_;
     log::error("engine", "job abandoned: {}", e.what());
+    return false;
+  }
+  return true;
+}
+
+bool AttentionEngine::job_done() const {
+  return active_ && (!active_->timing || active_->timing->done());
+}
+
+JobResult AttentionEngine::finish() {
+  if (!job_done()) throw std::logic_error("AttentionEngine::finish: no finished job");
+  std::unique_ptr<Active> a = std::move(active_);
+  JobResult r = a->r;
+  if (!r.ok() || !a->timing) {
+    if (r.ok()) r.error = JobError::kInternal;
+    r.end_dram_cycle = r.start_dram_cycle;
+    ++jobs_failed_;
     return r;
   }
+  const TimingResult& t = a->timing->result();
+  const Cycle start = r.start_dram_cycle;
+  r.end_dram_cycle = t.end_dram_cycle;
+  r.elapsed_ns = static_cast<double>(t.end_dram_cycle - start) * r.tck_ns;
+  r.engine_cycles = static_cast<uint64_t>(std::ceil(r.elapsed_ns * cfg_.clock_ghz() - 1e-9));
+  r.datapath_busy_cycles = t.datapath_busy_cycles;
+  r.accumulator_busy_cycles = t.accumulator_busy_cycles;
+  r.selector_busy_cycles = t.selector_busy_cycles;
+  r.last_read_data_cycle = t.last_read_data_cycle;
+  r.compute_end_cycle = t.compute_end_cycle;
+  r.max_buffer_lines = t.max_buffer_lines;
+  r.counters = count(a->job, a->plan);
+  r.counters.dram_read_bursts = t.read_bursts;
+  r.counters.dram_write_bursts = t.write_bursts;
+  r.counters.dram_bytes_read = t.read_bursts * 64;
+  r.counters.dram_bytes_written = t.write_bursts * 64;
+  r.counters.sram_bytes += 2 * 64 * t.read_bursts; // staging buffer: written, then read
+  r.energy_pj = energy(r.counters);
   totals_ += r.counters;
   energy_totals_ += r.energy_pj;
   ++jobs_done_;
@@ -222,7 +264,7 @@ void AttentionEngine::score_block(const AttentionJob& j, uint32_t h, uint32_t t0
   const bool int8 = j.prec() == Precision::kInt8;
   const uint64_t row = j.row_bytes();
   kbuf_.resize(n * row);
-  store_.read(j.k_addr + (uint64_t{h} * j.seq_len + t0) * row, kbuf_.data(), kbuf_.size());
+  mem_.read(j.k_addr + (uint64_t{h} * j.seq_len + t0) * row, kbuf_.data(), kbuf_.size());
   scores.resize(uint64_t{n} * G);
   // Bounded batches: at most ~8K chunks in flight in the model's buffers.
   const uint32_t per = std::max<uint32_t>(1, 8192 / G);
@@ -277,7 +319,7 @@ void AttentionEngine::functional_pass(const AttentionJob& j, JobPlan& plan) {
   };
 
   std::vector<uint8_t> q(j.q_bytes());
-  store_.read(j.q_addr, q.data(), q.size());
+  mem_.read(j.q_addr, q.data(), q.size());
   plan.v_rows.assign(j.op() == Opcode::kDense || !j.reads_v() ? 0 : KV, {});
   plan.attended.assign(H, 0);
   while (selectors_.size() < G) selectors_.emplace_back(cfg_.topk_max_entries);
@@ -309,7 +351,7 @@ void AttentionEngine::functional_pass(const AttentionJob& j, JobPlan& plan) {
       score_block(j, h, t0, n, q, scores);
       if (j.op() == Opcode::kDense) {
         vraw.resize(n * row);
-        store_.read(j.v_addr + head_off + t0 * row, vraw.data(), vraw.size());
+        mem_.read(j.v_addr + head_off + t0 * row, vraw.data(), vraw.size());
         vf.resize(uint64_t{n} * d);
         for (uint64_t x = 0; x < uint64_t{n} * d; ++x) vf[x] = to_float(&vraw[x * j.elem_bytes()]);
         for (uint32_t g = 0; g < G; ++g) {
@@ -375,7 +417,7 @@ void AttentionEngine::functional_pass(const AttentionJob& j, JobPlan& plan) {
     vf.resize(uni.size() * d);
     vraw.resize(row);
     for (size_t u = 0; u < uni.size(); ++u) {
-      store_.read(j.v_addr + head_off + uni[u] * row, vraw.data(), row);
+      mem_.read(j.v_addr + head_off + uni[u] * row, vraw.data(), row);
       for (uint32_t x = 0; x < d; ++x) vf[u * d + x] = to_float(&vraw[x * j.elem_bytes()]);
     }
     for (uint32_t g = 0; g < G; ++g) {
@@ -402,12 +444,12 @@ void AttentionEngine::functional_pass(const AttentionJob& j, JobPlan& plan) {
   if (!out.empty()) {
     std::vector<uint8_t> bytes(out.size() * 4);
     for (size_t i = 0; i < out.size(); ++i) put_u32(bytes, i, datapath::fp32_to_bits(out[i]));
-    store_.write(j.o_addr, bytes.data(), bytes.size());
+    mem_.write(j.o_addr, bytes.data(), bytes.size());
   }
   if (!idx.empty()) {
     std::vector<uint8_t> bytes(idx.size() * 4);
     for (size_t i = 0; i < idx.size(); ++i) put_u32(bytes, i, idx[i]);
-    store_.write(j.idx_addr, bytes.data(), bytes.size());
+    mem_.write(j.idx_addr, bytes.data(), bytes.size());
   }
 
   // The analytic counters (used in both modes) must describe what ran.

@@ -1,5 +1,7 @@
 // The near-memory attention/top-k engine (plain C++, no SystemC): runs one
-// job descriptor against the device's DRAM model and backing store.
+// job descriptor against device memory, which it reaches only through its
+// memory port (dram/memory_port.h: data from the backing store, timing
+// through its own port of the memory front end).
 //
 //   functional:  reads Q, K, V from the SparseStore, scores q.K in the
 //                datapath (twin or Verilated RTL), keeps the top-k, runs the
@@ -15,8 +17,7 @@
 #pragma once
 
 #include "common/stats.h"
-#include "dram/dram_system.h"
-#include "dram/sparse_store.h"
+#include "dram/memory_port.h"
 #include "pnm/attention_job.h"
 #include "pnm/datapath.h"
 #include "pnm/engine_config.h"
@@ -25,6 +26,7 @@
 #include "pnm/topk_selector.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -90,18 +92,28 @@ class AttentionEngine {
 public:
   // The datapath's lane count fixes the head_dim granularity; dot_units of
   // them work side by side in the timing model (one object computes them all).
-  AttentionEngine(const EngineConfig& cfg, dram::DramSystem& dram, dram::SparseStore& store,
-                  datapath::Datapath& dp);
+  AttentionEngine(const EngineConfig& cfg, dram::MemoryPort& mem, datapath::Datapath& dp);
+  ~AttentionEngine();
 
-  // Validates the job, then runs it from `start_dram_cycle` (requests enter
-  // the channels no earlier than their own clocks). Never throws for a bad
-  // job: the result carries the error code and message.
+  // Validates the job, then runs it from `start_dram_cycle` to its end on
+  // the memory front end (requests enter the channels no earlier than their
+  // own clocks). Never throws for a bad job: the result carries the error
+  // code and message.
   JobResult run(const AttentionJob& job, Cycle start_dram_cycle, Mode mode);
+  // The same in steps, for a caller that advances the front end itself
+  // (the SystemC face, in time with the other initiators): begin() validates
+  // the job, computes its data and starts its timing; returns false if the
+  // job was rejected. job_done() holds once the timing has ended (or the job
+  // was rejected); finish() then returns the result. One job at a time.
+  bool begin(const AttentionJob& job, Cycle start_dram_cycle, Mode mode);
+  bool job_done() const;
+  JobResult finish();
+  // Ends the running job with an internal error (a model bug was caught).
+  void abandon(const std::string& why);
 
   JobLimits limits() const;
   const EngineConfig& config() const { return cfg_; }
-  dram::DramSystem& dram() { return dram_; }
-  dram::SparseStore& store() { return store_; }
+  dram::MemoryPort& memory() { return mem_; }
   datapath::Datapath& datapath() { return dp_; }
 
   // Sums over every job run so far (failed jobs count in jobs_failed only).
@@ -118,9 +130,10 @@ private:
   void score_block(const AttentionJob& job, uint32_t kv_head, uint32_t t0, uint32_t n,
                    const std::vector<uint8_t>& q, std::vector<float>& scores);
 
+  struct Active;
   EngineConfig cfg_;
-  dram::DramSystem& dram_;
-  dram::SparseStore& store_;
+  dram::MemoryPort& mem_;
+  std::unique_ptr<Active> active_;
   datapath::Datapath& dp_;
   std::vector<TopkSelector> selectors_; // one per query head of a group
   std::vector<SoftmaxUnit> softmax_;    // one per query head of a group
@@ -130,7 +143,6 @@ private:
   EngineCounters totals_;
   EngineEnergyPj energy_totals_;
   uint64_t jobs_done_ = 0, jobs_failed_ = 0;
-  uint64_t next_request_id_ = 0;
 };
 
 } // namespace pnm::engine

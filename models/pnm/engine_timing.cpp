@@ -6,6 +6,7 @@
 #include <cmath>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <queue>
 #include <stdexcept>
 
@@ -19,7 +20,6 @@ using dram::kNever;
 namespace {
 
 constexpr uint64_t kLine = 64;
-constexpr uint64_t kTagMark = uint64_t{1} << 63; // marks this engine's requests
 
 uint64_t mix(uint64_t x) { // splitmix64 finaliser: a fixed, portable hash
   x += 0x9E3779B97F4A7C15ull;
@@ -60,6 +60,12 @@ struct Line {
 class LineGen {
 public:
   explicit LineGen(const std::vector<Stream>& s) : s_(s) { skip_empty(); }
+  void reset() {
+    cur_ = 0;
+    r_ = 0;
+    line_ = 0;
+    skip_empty();
+  }
   bool done() const { return cur_ >= s_.size(); }
   const Stream& stream() const { return s_[cur_]; }
 
@@ -121,15 +127,15 @@ uint64_t buffer_lines(const EngineConfig& cfg, const AttentionJob& job) {
   return std::max<uint64_t>(cfg.sram_buffer_bytes() / kLine, q_lines + 16);
 }
 
-class Sim {
+class Sim : public dram::MemoryFrontEnd::Agent {
 public:
-  Sim(const EngineConfig& cfg, dram::DramSystem& dram, const AttentionJob& job,
-      const JobPlan& plan, Cycle start, int lanes, uint64_t& next_id)
-      : cfg_(cfg), dram_(dram), job_(job), start_(start), next_id_(next_id),
+  Sim(const EngineConfig& cfg, dram::MemoryPort& port, const AttentionJob& job,
+      const JobPlan& plan, Cycle start, int lanes)
+      : cfg_(cfg), port_(port), job_(job), start_(start),
         cap_(buffer_lines(cfg, job)), ring_(cap_),
-        credits_(cap_) {
+        credits_(cap_), gen_(streams_) {
     const double G = job.group(), d = job.head_dim;
-    e_per_dram_ = dram.tck_ns() * cfg.clock_ghz();
+    e_per_dram_ = port.tck_ns() * cfg.clock_ghz();
     fabric_e_ = cfg.fabric_latency_ns * cfg.clock_ghz();
     depth_ = datapath::pipeline_depth_cycles(lanes);
     c_score_ = G * (d / lanes) / cfg.dot_units;
@@ -140,18 +146,28 @@ public:
     topk_ = !dense_;
     sel_done_.assign(job.kv_heads, 0.0);
     sel_known_.assign(job.kv_heads, false);
-    const uint32_t nch = dram.channel_count();
+    const uint32_t nch = port.channels();
     pend_.reserve(nch);
     for (uint32_t c = 0; c < nch; ++c) pend_.emplace_back(cap_);
     outstanding_.assign(nch, 0);
     inflight_.resize(nch);
-    writes_left_.assign(nch, 0);
     build_streams(plan);
+    gen_.reset();
+    port_.set_on_done([this](uint64_t tag, bool write, Cycle done) { on_complete(tag, write, done); });
+    port_.front_end().attach(this);
+  }
+  ~Sim() override {
+    port_.front_end().detach(this);
+    port_.set_on_done(nullptr);
   }
 
-  TimingResult run();
+  bool done() const { return phase_ == Phase::kDone; }
+  const TimingResult& result() const { return res_; }
+  Cycle next_event() const override;
+  void advance(Cycle T) override;
 
 private:
+  enum class Phase { kWaiting, kReading, kWriting, kDone };
   struct LineRec {
     uint32_t stream = 0, items = 0;
     double ready = 0; // engine cycles from start, data in the buffer
@@ -160,7 +176,6 @@ private:
   struct Pending {
     uint64_t seq;
     uint64_t addr;
-    DramAddress da;
   };
   struct Release {
     Cycle time;
@@ -175,31 +190,36 @@ private:
   }
 
   void build_streams(const JobPlan& plan);
-  void on_complete(const ChannelRequest& r, Cycle done);
+  void on_complete(uint64_t tag, bool write, Cycle done);
   void schedule(uint32_t stream, uint32_t n, double ready);
+  void read_step(Cycle T);
   void write_outputs(Cycle at);
+  void finish();
 
   const EngineConfig& cfg_;
-  dram::DramSystem& dram_;
+  dram::MemoryPort& port_;
   const AttentionJob& job_;
   Cycle start_;
-  uint64_t& next_id_;
   double e_per_dram_ = 1, fabric_e_ = 0, depth_ = 0;
   double c_score_ = 0, c_accum_ = 0, c_rescale_ = 0, c_finish_ = 0;
   bool dense_ = false, topk_ = false;
+  Phase phase_ = Phase::kWaiting;
 
   std::vector<Stream> streams_;
   const uint64_t cap_; // staging buffer, lines
   std::vector<LineRec> ring_;
   uint64_t credits_;
+  LineGen gen_;
   uint64_t split_ = 0, arr_ = 0, released_ = 0;
   std::vector<Ring<Pending>> pend_;
   std::vector<uint32_t> outstanding_;
   std::vector<MinHeap> inflight_;
   std::deque<Release> releases_;
-  std::vector<uint32_t> writes_left_;
   uint64_t writes_outstanding_ = 0;
-  Cycle write_end_ = 0, last_data_ = 0;
+  Cycle write_end_ = 0, last_data_ = 0, compute_end_dram_ = 0;
+  // What the read phase waits for, from the last advance().
+  Cycle blocked_until_ = kNever;
+  bool blocked_on_space_ = false;
 
   // Pipeline state, engine cycles from start.
   double prefix_ready_ = 0, retire_e_ = 0;
@@ -334,19 +354,25 @@ void Sim::schedule(uint32_t sidx, uint32_t n, double ready) {
   }
 }
 
-void Sim::on_complete(const ChannelRequest& r, Cycle done) {
-  if (!(r.tag & kTagMark)) return; // another initiator's request
-  if (r.write) {
+// Engine tags: the channel in the top bits, then a write mark, then the
+// staging-buffer sequence number of a read.
+constexpr unsigned kChanShift = 48;
+constexpr uint64_t kWriteMark = uint64_t{1} << 47;
+constexpr uint64_t kSeqMask = kWriteMark - 1;
+
+void Sim::on_complete(uint64_t tag, bool write, Cycle done) {
+  const uint32_t ch = static_cast<uint32_t>(tag >> kChanShift);
+  if (write) {
     --writes_outstanding_;
-    --writes_left_[r.da.channel];
     write_end_ = std::max(write_end_, done);
+    if (phase_ == Phase::kWriting && writes_outstanding_ == 0) finish();
     return;
   }
-  const uint64_t seq = r.tag & ~kTagMark;
+  const uint64_t seq = tag & kSeqMask;
   LineRec& rec = ring_[seq % cap_];
   rec.ready = to_e(done) + fabric_e_;
   rec.arrived = true;
-  inflight_[r.da.channel].push(done);
+  inflight_[ch].push(done);
   last_data_ = std::max(last_data_, done);
   // In-order consumption: items are processed once every earlier line is in.
   while (arr_ < split_ && ring_[arr_ % cap_].arrived) {
@@ -363,133 +389,102 @@ void Sim::on_complete(const ChannelRequest& r, Cycle done) {
 }
 
 void Sim::write_outputs(Cycle at) {
+  // Output lines enter the channels at `at`; the job ends when the last
+  // one's data is written.
+  phase_ = Phase::kWriting;
   auto write_region = [&](uint64_t addr, uint64_t bytes) {
     for (uint64_t a = addr / kLine * kLine; a < addr + bytes; a += kLine) {
-      ChannelRequest r;
-      r.id = next_id_++;
-      r.addr = a;
-      r.da = dram_.mapper().decode(a);
-      r.write = true;
-      r.tag = kTagMark;
-      dram::DramChannel& ch = dram_.channel(r.da.channel);
-      r.arrive = std::max(at, ch.now());
-      ch.advance_to(r.arrive);
-      while (!ch.can_accept(true)) ch.issue_next();
       ++writes_outstanding_;
-      ++writes_left_[r.da.channel];
       ++res_.write_bursts;
-      ch.enqueue(r);
+      port_.submit(a, true, at, (uint64_t{port_.channel_of(a)} << kChanShift) | kWriteMark);
     }
   };
   if (job_.o_bytes()) write_region(job_.o_addr, job_.o_bytes());
   if (job_.idx_bytes()) write_region(job_.idx_addr, job_.idx_bytes());
-  for (uint32_t c = 0; c < dram_.channel_count(); ++c) {
-    dram::DramChannel& ch = dram_.channel(c);
-    while (writes_left_[c] && !ch.idle()) ch.issue_next();
-  }
-  if (writes_outstanding_) throw std::logic_error("engine timing: output writes not completed");
+  if (writes_outstanding_ == 0 && phase_ == Phase::kWriting) finish();
 }
 
-TimingResult Sim::run() {
-  const uint32_t nch = dram_.channel_count();
+void Sim::finish() {
+  res_.end_dram_cycle = std::max(compute_end_dram_, write_end_);
+  phase_ = Phase::kDone;
+}
+
+Cycle Sim::next_event() const {
+  if (phase_ == Phase::kWaiting) return start_;
+  if (phase_ != Phase::kReading) return kNever; // completions drive the rest
+  Cycle next = kNever;
+  const uint32_t nch = port_.channels();
   for (uint32_t c = 0; c < nch; ++c)
-    dram_.channel(c).set_completion([this](const ChannelRequest& r, Cycle done) { on_complete(r, done); });
+    if (!pend_[c].empty() && outstanding_[c] >= cfg_.outstanding_bursts_per_channel && !inflight_[c].empty())
+      next = std::min(next, inflight_[c].top());
+  if (blocked_on_space_ && !releases_.empty()) next = std::min(next, releases_.front().time);
+  return std::min(next, blocked_until_);
+}
+
+void Sim::advance(Cycle T) {
+  if (phase_ == Phase::kWaiting) {
+    if (T < start_) return;
+    phase_ = Phase::kReading;
+  }
+  if (phase_ == Phase::kReading) read_step(T);
+}
+
+void Sim::read_step(Cycle T) {
+  const uint32_t nch = port_.channels();
   const uint32_t depth = cfg_.outstanding_bursts_per_channel;
-  LineGen gen(streams_);
-  Cycle T = start_;
-  for (;;) {
-    // Data returned and buffer space freed by now.
-    for (uint32_t c = 0; c < nch; ++c) {
-      while (!inflight_[c].empty() && inflight_[c].top() <= T) {
-        inflight_[c].pop();
-        --outstanding_[c];
-      }
+  // Data returned and buffer space freed by now.
+  for (uint32_t c = 0; c < nch; ++c) {
+    while (!inflight_[c].empty() && inflight_[c].top() <= T) {
+      inflight_[c].pop();
+      --outstanding_[c];
     }
-    while (!releases_.empty() && releases_.front().time <= T) {
-      credits_ += releases_.front().lines;
-      releases_.pop_front();
+  }
+  while (!releases_.empty() && releases_.front().time <= T) {
+    credits_ += releases_.front().lines;
+    releases_.pop_front();
+  }
+  // Split the stream into per-channel queues; a line owns its buffer slot
+  // from here until it is released, so the oldest line can always proceed.
+  blocked_until_ = kNever;
+  blocked_on_space_ = false;
+  while (!gen_.done()) {
+    if (credits_ == 0) {
+      blocked_on_space_ = true;
+      break;
     }
-    // Split the stream into per-channel queues; a line owns its buffer slot
-    // from here until it is released, so the oldest line can always proceed.
-    Cycle blocked_until = kNever;
-    bool blocked_on_space = false;
-    while (!gen.done()) {
-      if (credits_ == 0) {
-        blocked_on_space = true;
+    const Stream& st = gen_.stream();
+    if (st.dep_head >= 0) {
+      if (!sel_known_[st.dep_head]) break; // known once its last key is scheduled
+      const Cycle t = to_dram(sel_done_[st.dep_head]);
+      if (t > T) {
+        blocked_until_ = t;
         break;
       }
-      const Stream& st = gen.stream();
-      if (st.dep_head >= 0) {
-        if (!sel_known_[st.dep_head]) break; // known once its last key is scheduled
-        const Cycle t = to_dram(sel_done_[st.dep_head]);
-        if (t > T) {
-          blocked_until = t;
-          break;
-        }
-      }
-      const Line l = gen.next();
-      const uint64_t seq = split_++;
-      ring_[seq % cap_] = LineRec{l.stream, l.items, 0.0, false};
-      --credits_;
-      res_.max_buffer_lines = std::max(res_.max_buffer_lines, cap_ - credits_);
-      const DramAddress da = dram_.mapper().decode(l.addr);
-      pend_[da.channel].push(Pending{seq, l.addr, da});
     }
-    // Per-channel streamers: up to `depth` reads in flight each.
-    for (uint32_t c = 0; c < nch; ++c) {
-      dram::DramChannel& ch = dram_.channel(c);
-      while (!pend_[c].empty() && outstanding_[c] < depth && ch.can_accept(false)) {
-        const Pending p = pend_[c].front();
-        pend_[c].pop();
-        ChannelRequest r;
-        r.id = next_id_++;
-        r.addr = p.addr;
-        r.da = p.da;
-        r.arrive = std::max(T, ch.now());
-        r.tag = p.seq | kTagMark;
-        ++outstanding_[c];
-        ++res_.read_bursts;
-        ch.enqueue(r);
-      }
-    }
-    if (gen.done() && arr_ == split_) break;
-    // The next thing that can change anything.
-    Cycle next = kNever;
-    int who = -1;
-    for (uint32_t c = 0; c < nch; ++c) {
-      dram::DramChannel& ch = dram_.channel(c);
-      if (!ch.idle()) {
-        const Cycle t = ch.next_command_time();
-        if (t < next) {
-          next = t;
-          who = static_cast<int>(c);
-        }
-      }
-      if (!pend_[c].empty() && outstanding_[c] >= depth && !inflight_[c].empty() &&
-          inflight_[c].top() < next) {
-        next = inflight_[c].top();
-        who = -1;
-      }
-    }
-    if (blocked_on_space && !releases_.empty() && releases_.front().time < next) {
-      next = releases_.front().time;
-      who = -1;
-    }
-    if (blocked_until < next) {
-      next = blocked_until;
-      who = -1;
-    }
-    if (next == kNever) throw std::logic_error("engine timing: no event can make progress");
-    T = std::max(T, next);
-    if (who >= 0) dram_.channel(static_cast<uint32_t>(who)).issue_next();
+    const Line l = gen_.next();
+    const uint64_t seq = split_++;
+    ring_[seq % cap_] = LineRec{l.stream, l.items, 0.0, false};
+    --credits_;
+    res_.max_buffer_lines = std::max(res_.max_buffer_lines, cap_ - credits_);
+    pend_[port_.channel_of(l.addr)].push(Pending{seq, l.addr});
   }
-  res_.last_read_data_cycle = last_data_ > start_ ? to_e(last_data_) + fabric_e_ : 0;
-  res_.compute_end_cycle = std::max(compute_end_, res_.last_read_data_cycle);
-  const Cycle compute_end = std::max(T, to_dram(res_.compute_end_cycle));
-  write_outputs(compute_end);
-  res_.end_dram_cycle = std::max(compute_end, write_end_);
-  for (uint32_t c = 0; c < nch; ++c) dram_.channel(c).set_completion(nullptr);
-  return res_;
+  // Per-channel streamers: up to `depth` reads in flight each (waiting at
+  // the front end counts: a streamer has that many requests out).
+  for (uint32_t c = 0; c < nch; ++c) {
+    while (!pend_[c].empty() && outstanding_[c] < depth) {
+      const Pending p = pend_[c].front();
+      pend_[c].pop();
+      ++outstanding_[c];
+      ++res_.read_bursts;
+      port_.submit(p.addr, false, T, (uint64_t{c} << kChanShift) | p.seq);
+    }
+  }
+  if (gen_.done() && arr_ == split_) {
+    res_.last_read_data_cycle = last_data_ > start_ ? to_e(last_data_) + fabric_e_ : 0;
+    res_.compute_end_cycle = std::max(compute_end_, res_.last_read_data_cycle);
+    compute_end_dram_ = std::max(T, to_dram(res_.compute_end_cycle));
+    write_outputs(compute_end_dram_);
+  }
 }
 
 } // namespace
@@ -521,16 +516,25 @@ JobPlan synthetic_plan(const AttentionJob& job) {
   return p;
 }
 
-TimingResult simulate_timing(const EngineConfig& cfg, dram::DramSystem& dram,
-                             const AttentionJob& job, const JobPlan& plan, Cycle start, int lanes,
-                             uint64_t& next_request_id) {
-  Sim sim(cfg, dram, job, plan, start, lanes, next_request_id);
-  try {
-    return sim.run();
-  } catch (...) {
-    for (uint32_t c = 0; c < dram.channel_count(); ++c) dram.channel(c).set_completion(nullptr);
-    throw;
-  }
+struct JobTiming::Impl {
+  Impl(const EngineConfig& cfg, dram::MemoryPort& port, const AttentionJob& job, const JobPlan& plan,
+       Cycle start, int lanes)
+      : sim(cfg, port, job, plan, start, lanes) {}
+  Sim sim; // attached to the front end by address: built in place, never moved
+};
+
+JobTiming::JobTiming(const EngineConfig& cfg, dram::MemoryPort& port, const AttentionJob& job,
+                     const JobPlan& plan, Cycle start, int lanes)
+    : impl_(std::make_unique<Impl>(cfg, port, job, plan, start, lanes)) {}
+JobTiming::~JobTiming() = default;
+bool JobTiming::done() const { return impl_->sim.done(); }
+const TimingResult& JobTiming::result() const { return impl_->sim.result(); }
+
+TimingResult simulate_timing(const EngineConfig& cfg, dram::MemoryPort& port, const AttentionJob& job,
+                             const JobPlan& plan, Cycle start, int lanes) {
+  JobTiming t(cfg, port, job, plan, start, lanes);
+  port.front_end().run([&] { return t.done(); });
+  return t.result();
 }
 
 } // namespace pnm::engine

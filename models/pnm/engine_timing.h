@@ -5,11 +5,12 @@
 // by cycle. docs/ENGINE.md ("Timing model") explains each rule.
 #pragma once
 
-#include "dram/dram_system.h"
+#include "dram/memory_port.h"
 #include "pnm/attention_job.h"
 #include "pnm/engine_config.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace pnm::engine {
@@ -40,10 +41,29 @@ struct TimingResult {
   uint64_t max_buffer_lines = 0;
 };
 
-// Runs the job's DRAM traffic and pipeline from `start` (validated job).
-// Throws std::logic_error if the model cannot make progress (a model bug).
-TimingResult simulate_timing(const EngineConfig& cfg, dram::DramSystem& dram,
-                             const AttentionJob& job, const JobPlan& plan, dram::Cycle start,
-                             int lanes, uint64_t& next_request_id);
+// One job's DRAM traffic and pipeline from `start` (validated job), as an
+// agent of the memory front end behind `port`: it advances whenever the
+// front end runs, side by side with the other initiators' traffic. `job`
+// and `plan` must outlive it. The model throws std::logic_error (from the
+// front end's run) if it cannot make progress (a model bug).
+class JobTiming {
+public:
+  JobTiming(const EngineConfig& cfg, dram::MemoryPort& port, const AttentionJob& job,
+            const JobPlan& plan, dram::Cycle start, int lanes);
+  ~JobTiming();
+  JobTiming(const JobTiming&) = delete;
+  JobTiming& operator=(const JobTiming&) = delete;
+  bool done() const;
+  const TimingResult& result() const; // complete once done()
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Runs the job to its end on the front end (other initiators' requests
+// already queued are served alongside).
+TimingResult simulate_timing(const EngineConfig& cfg, dram::MemoryPort& port, const AttentionJob& job,
+                             const JobPlan& plan, dram::Cycle start, int lanes);
 
 } // namespace pnm::engine

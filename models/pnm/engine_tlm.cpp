@@ -5,13 +5,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace pnm::engine {
 
-EngineTlm::EngineTlm(sc_core::sc_module_name name, const EngineConfig& cfg, dram::DramSystem& dram,
-                     dram::SparseStore& store, datapath::Datapath& dp, Mode mode)
-    : sc_module(name), reg_socket("reg_socket"), irq("irq"), core_(cfg, dram, store, dp),
-      mode_(mode), cycle_(1.0 / cfg.clock_ghz(), sc_core::SC_NS) {
+EngineTlm::EngineTlm(sc_core::sc_module_name name, const EngineConfig& cfg, dram::MemoryPort& mem,
+                     datapath::Datapath& dp, Mode mode, double sync_quantum_ns)
+    : sc_module(name), reg_socket("reg_socket"), irq("irq"), core_(cfg, mem, dp),
+      mode_(mode), cycle_(1.0 / cfg.clock_ghz(), sc_core::SC_NS), quantum_ns_(sync_quantum_ns) {
+  if (!(sync_quantum_ns > 0)) throw std::invalid_argument("EngineTlm: sync quantum must be positive");
   caps_ = (static_cast<uint32_t>(dp.lanes()) & 0xFF) | (std::min<uint32_t>(cfg.dot_units, 255) << 8) |
           (std::min<uint32_t>(cfg.topk_max_entries / 16, 0xFFFF) << 16);
   reg_socket.register_b_transport(this, &EngineTlm::b_transport);
@@ -137,22 +139,38 @@ unsigned EngineTlm::transport_dbg(tlm::tlm_generic_payload& tx) {
 void EngineTlm::job_thread() {
   for (;;) {
     sc_core::wait(start_);
-    const double tck = core_.dram().tck_ns();
+    dram::MemoryPort& mem = core_.memory();
+    const double tck = mem.tck_ns();
     const double now_ns = sc_core::sc_time_stamp().to_seconds() * 1e9;
     const Cycle start = static_cast<Cycle>(std::ceil(now_ns / tck - 1e-9));
     JobResult r;
     r.start_dram_cycle = r.end_dram_cycle = start;
-    const uint64_t cap = core_.dram().capacity_bytes();
+    const uint64_t cap = mem.capacity_bytes();
     tag_ = 0;
     if (desc_addr_ % kAlignBytes || desc_addr_ >= cap || cap - desc_addr_ < kDescBytes) {
       r.error = JobError::kDescAddress;
       r.message = fmt::format("descriptor pointer 0x{:x} is misaligned or beyond memory", desc_addr_);
     } else {
       uint8_t bytes[kDescBytes];
-      core_.store().read(desc_addr_, bytes, kDescBytes);
+      mem.read(desc_addr_, bytes, kDescBytes);
       const AttentionJob job = decode(bytes);
       tag_ = job.tag;
-      r = core_.run(job, start, mode_);
+      if (core_.begin(job, start, mode_)) {
+        // One quantum of everyone's memory traffic at a time, then let
+        // SystemC time catch up.
+        const Cycle quantum = std::max<Cycle>(1, static_cast<Cycle>(quantum_ns_ / tck));
+        for (;;) {
+          const Cycle now = static_cast<Cycle>(std::ceil(sc_core::sc_time_stamp().to_seconds() * 1e9 / tck - 1e-9));
+          try {
+            mem.front_end().run([this] { return core_.job_done(); }, now + quantum);
+          } catch (const std::exception& e) {
+            core_.abandon(e.what());
+          }
+          if (core_.job_done()) break;
+          sc_core::wait(sc_core::sc_time(static_cast<double>(quantum) * tck, sc_core::SC_NS));
+        }
+      }
+      r = core_.finish();
     }
     // The modelled end; a rejected job still takes one engine cycle.
     const sc_core::sc_time end(static_cast<double>(r.end_dram_cycle) * tck, sc_core::SC_NS);

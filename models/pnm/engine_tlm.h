@@ -10,9 +10,12 @@
 //   - set_irq_callback(): called once per finished job with the controller's
 //     line number, PNM_IRQ_ENGINE_DONE or PNM_IRQ_ENGINE_ERROR (for latched,
 //     edge-style interrupt controllers such as ControllerCore::raise_irq).
-// The job runs in zero wall-clock SystemC time on the core, which advances
-// the DRAM channels to the job's end; other initiators' requests that arrive
-// meanwhile enter the channels at the channels' present (loosely timed).
+// The job runs on the plain C++ core as an agent of the memory front end,
+// advanced in quanta of `sync_quantum_ns` of simulated time: the thread runs
+// the front end (everyone's traffic) one quantum ahead, then waits for
+// SystemC time to catch up. Other initiators' requests meet the job in the
+// channel queues; one that arrives while the front end is ahead enters at
+// the channels' present, at most a quantum late.
 #pragma once
 
 #include "pnm/engine.h"
@@ -31,8 +34,8 @@ public:
 
   using IrqFn = std::function<void(unsigned line)>;
 
-  EngineTlm(sc_core::sc_module_name name, const EngineConfig& cfg, dram::DramSystem& dram,
-            dram::SparseStore& store, datapath::Datapath& dp, Mode mode = Mode::functional);
+  EngineTlm(sc_core::sc_module_name name, const EngineConfig& cfg, dram::MemoryPort& mem,
+            datapath::Datapath& dp, Mode mode = Mode::functional, double sync_quantum_ns = 1000);
 
   void set_irq_callback(IrqFn fn) { irq_fn_ = std::move(fn); }
   // Called at each job's modelled end with its result and start time (ns):
@@ -63,6 +66,7 @@ private:
   IrqFn irq_fn_;
   sc_core::sc_event start_, finished_, irq_changed_;
   sc_core::sc_time cycle_;
+  double quantum_ns_;
   uint32_t caps_ = 0;
   uint64_t desc_addr_ = 0;
   uint32_t status_ = PNM_ENG_STATUS_IDLE;

@@ -140,17 +140,22 @@ TEST_F(DramTlmTest, FunctionalModeGrantsDmiAndCommandModeRefuses) {
   DramSystemConfig cfg = dram_config("ddr5-4800-1ch");
   DramTlm fmem("fmem", cfg, Fidelity::functional);
   DramTlm cmem("cmem", cfg, Fidelity::command);
+  Host fhost("fhost"), chost("chost");
+  fhost.mem_socket.bind(fmem.mem_socket);
+  chost.mem_socket.bind(cmem.mem_socket);
+  fhost.body = chost.body = [](Host&) {};
+  sc_core::sc_start(sc_core::SC_ZERO_TIME); // multi-sockets resolve their bindings at elaboration
   tlm::tlm_generic_payload tx;
   tlm::tlm_dmi dmi;
   tx.set_address(0x12345);
-  ASSERT_TRUE(fmem.mem_socket.get_base_interface().get_direct_mem_ptr(tx, dmi));
+  ASSERT_TRUE(fhost.mem_socket->get_direct_mem_ptr(tx, dmi));
   EXPECT_LE(dmi.get_start_address(), 0x12345u);
   EXPECT_GE(dmi.get_end_address(), 0x12345u);
   dmi.get_dmi_ptr()[0x12345 - dmi.get_start_address()] = 0x5a;
   uint8_t b = 0;
   fmem.store().read(0x12345, &b, 1);
   EXPECT_EQ(b, 0x5a);
-  EXPECT_FALSE(cmem.mem_socket.get_base_interface().get_direct_mem_ptr(tx, dmi));
+  EXPECT_FALSE(chost.mem_socket->get_direct_mem_ptr(tx, dmi));
 }
 
 TEST_F(DramTlmTest, HalfTerabyteDeviceIsSparse) {

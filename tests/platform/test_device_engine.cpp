@@ -87,8 +87,10 @@ TEST_F(DeviceEngineTest, EngineRunsOnDeviceMemoryAndHostReadsTheResult) {
   // The same job on a standalone engine with the same data.
   dram::DramSystem ref_dram(pc.dram);
   dram::SparseStore ref_store(ref_dram.capacity_bytes());
+  dram::MemoryFrontEnd ref_fe(ref_dram);
+  dram::MemoryPort ref_mem(ref_fe, ref_store, "engine");
   datapath::DatapathTwin dp(16);
-  AttentionEngine ref(pc.engine, ref_dram, ref_store, dp);
+  AttentionEngine ref(pc.engine, ref_mem, dp);
   std::mt19937_64 rng2(5);
   fill_job(j, ref_store, rng2);
   const JobResult rr = ref.run(j, 0, Mode::functional);

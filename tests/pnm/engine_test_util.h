@@ -23,15 +23,17 @@ inline dram::DramSystemConfig dram_config(const char* platform = "ddr5-4800-8ch"
 
 inline EngineConfig default_config() { return load_engine_file(default_engine_file()); }
 
-// A device: DRAM + store + datapath + engine.
+// A device: DRAM + store + front end + the engine's port + datapath + engine.
 struct Rig {
   explicit Rig(EngineConfig cfg = default_config(), const char* platform = "ddr5-4800-8ch",
                std::unique_ptr<datapath::Datapath> dp = nullptr)
-      : dram(dram_config(platform)), store(dram.capacity_bytes()),
+      : dram(dram_config(platform)), store(dram.capacity_bytes()), fe(dram), mem(fe, store, "engine"),
         dp_(dp ? std::move(dp) : std::make_unique<datapath::DatapathTwin>(16)),
-        engine(cfg, dram, store, *dp_) {}
+        engine(cfg, mem, *dp_) {}
   dram::DramSystem dram;
   dram::SparseStore store;
+  dram::MemoryFrontEnd fe;
+  dram::MemoryPort mem;
   std::unique_ptr<datapath::Datapath> dp_;
   AttentionEngine engine;
 };

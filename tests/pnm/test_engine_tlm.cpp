@@ -60,7 +60,8 @@ struct Host : sc_core::sc_module {
 struct Device {
   pnm::dram::DramTlm dram{"dram", dram_config(), pnm::dram::Fidelity::functional};
   pnm::datapath::DatapathTwin dp{16};
-  EngineTlm engine{"engine", default_config(), dram.core(), dram.store(), dp};
+  pnm::dram::MemoryPort mem{dram.front_end(), dram.store(), "engine"};
+  EngineTlm engine{"engine", default_config(), mem, dp};
   Host host{"host"};
   sc_core::sc_signal<bool> irq{"irq"};
   std::vector<unsigned> lines;
