@@ -7,17 +7,21 @@
 namespace pnm::dram {
 
 namespace {
-constexpr unsigned kPortShift = 40; // channel tag: port << 40 | entry slot
-constexpr uint64_t kSlotMask = (uint64_t{1} << kPortShift) - 1;
+constexpr uint64_t kTagMask = (uint64_t{1} << 56) - 1;
+constexpr size_t kMaxPorts = 256; // the port's number sits in a tag's top 8 bits
 } // namespace
 
-MemoryFrontEnd::MemoryFrontEnd(DramSystem& dram) : dram_(dram), waiting_count_(dram.channel_count(), 0) {
+MemoryFrontEnd::MemoryFrontEnd(DramSystem& dram)
+    : dram_(dram), line_bytes_(dram.config().spec.org.burst_bytes()), capacity_bytes_(dram.capacity_bytes()),
+      waiting_count_(dram.channel_count(), 0) {
   for (uint32_t c = 0; c < dram_.channel_count(); ++c)
     dram_.channel(c).set_completion([this](const ChannelRequest& r, Cycle done) { on_channel_done(r, done); });
 }
 
 MemoryFrontEnd::PortId MemoryFrontEnd::add_port(std::string name, uint32_t weight, DoneFn on_done) {
   if (weight == 0) throw std::invalid_argument(fmt::format("memory port '{}': weight must be at least 1", name));
+  if (ports_.size() == kMaxPorts)
+    throw std::length_error(fmt::format("memory port '{}': a front end has at most {} ports", name, kMaxPorts));
   Port p;
   p.name = std::move(name);
   p.weight = weight;
@@ -42,13 +46,18 @@ void MemoryFrontEnd::detach(Agent* a) {
   agents_.erase(std::remove(agents_.begin(), agents_.end(), a), agents_.end());
 }
 
-void MemoryFrontEnd::submit(PortId p, uint64_t addr, bool write, Cycle arrive, uint64_t tag) {
-  Port& port = ports_.at(p);
-  const uint64_t line = dram_.config().spec.org.burst_bytes();
-  if (addr % line || addr >= dram_.capacity_bytes())
+DramAddress MemoryFrontEnd::decode(uint64_t addr, PortId p) const {
+  if (addr % line_bytes_ || addr >= capacity_bytes_)
     throw std::out_of_range(fmt::format("memory port '{}': line 0x{:x} is unaligned or beyond the {} B of DRAM",
-                                        port.name, addr, dram_.capacity_bytes()));
-  const DramAddress da = dram_.mapper().decode(addr);
+                                        ports_.at(p).name, addr, capacity_bytes_));
+  return dram_.mapper().decode(addr);
+}
+
+void MemoryFrontEnd::submit(PortId p, uint64_t addr, const DramAddress& da, bool write, Cycle arrive,
+                            uint64_t tag) {
+  Port& port = ports_[p];
+  if (tag > kTagMask)
+    throw std::out_of_range(fmt::format("memory port '{}': tag 0x{:x} does not fit in 56 bits", port.name, tag));
   const uint32_t c = da.channel;
   ++port.in_flight;
   port.stats.first_arrival = std::min(port.stats.first_arrival, arrive);
@@ -59,7 +68,7 @@ void MemoryFrontEnd::submit(PortId p, uint64_t addr, bool write, Cycle arrive, u
     enqueue(p, c, w, arrive);
     return;
   }
-  std::deque<Waiting>& q = port.waiting[c];
+  Fifo& q = port.waiting[c];
   if (q.empty()) {
     // A port that starts waiting joins at the channel's current share, so
     // idle time is not saved up as credit against the others.
@@ -71,32 +80,25 @@ void MemoryFrontEnd::submit(PortId p, uint64_t addr, bool write, Cycle arrive, u
   q.push_back(w);
   ++waiting_count_[c];
   ++total_waiting_;
+  ++port.waiting_total;
   if (arrive <= now_) admit(c, now_);
 }
 
 void MemoryFrontEnd::enqueue(PortId p, uint32_t c, const Waiting& w, Cycle t) {
   Port& port = ports_[p];
-  uint32_t slot;
-  if (free_entries_.empty()) {
-    slot = static_cast<uint32_t>(entries_.size());
-    entries_.push_back({});
-  } else {
-    slot = free_entries_.back();
-    free_entries_.pop_back();
-  }
-  entries_[slot] = Entry{w.tag, w.arrive};
   DramChannel& ch = dram_.channel(c);
   // A request late against the channel's clock (another initiator ran the
   // channel ahead) enters at the channel's present.
   const Cycle at = std::max(t, w.arrive);
-  port.stats.wait_cycles += at > w.arrive ? at - w.arrive : 0;
   ChannelRequest r;
   r.id = next_id_++;
   r.addr = w.addr;
   r.da = w.da;
   r.write = w.write;
   r.arrive = std::max(at, ch.now());
-  r.tag = (uint64_t{p} << kPortShift) | slot;
+  port.stats.wait_cycles += r.arrive - w.arrive;
+  port.stats.latency_cycles += r.arrive - w.arrive;
+  r.tag = (uint64_t{p} << kPortShift) | w.tag;
   ch.enqueue(r);
 }
 
@@ -107,7 +109,7 @@ void MemoryFrontEnd::admit(uint32_t c, Cycle t) {
     // the earlier arrival, then the lower port.
     int best = -1;
     for (size_t i = 0; i < ports_.size(); ++i) {
-      const std::deque<Waiting>& q = ports_[i].waiting[c];
+      const Fifo& q = ports_[i].waiting[c];
       if (q.empty() || q.front().arrive > t || !ch.can_accept(q.front().write)) continue;
       if (best < 0) {
         best = static_cast<int>(i);
@@ -123,22 +125,48 @@ void MemoryFrontEnd::admit(uint32_t c, Cycle t) {
     port.waiting[c].pop_front();
     --waiting_count_[c];
     --total_waiting_;
+    --port.waiting_total;
     port.pass[c] += 1.0 / port.weight;
     enqueue(static_cast<PortId>(best), c, w, t);
   }
 }
 
 void MemoryFrontEnd::on_channel_done(const ChannelRequest& r, Cycle done) {
-  const PortId p = static_cast<PortId>(r.tag >> kPortShift);
-  const uint32_t slot = static_cast<uint32_t>(r.tag & kSlotMask);
-  const Entry e = entries_[slot];
-  free_entries_.push_back(slot);
-  Port& port = ports_[p];
+  Port& port = ports_[r.tag >> kPortShift];
   --port.in_flight;
   (r.write ? port.stats.writes : port.stats.reads) += 1;
-  port.stats.latency_cycles += done > e.arrive ? done - e.arrive : 0;
+  // r.arrive is the admission time; the wait before it is in wait_cycles.
+  port.stats.latency_cycles += done > r.arrive ? done - r.arrive : 0;
   port.stats.last_done = std::max(port.stats.last_done, done);
-  if (port.on_done) port.on_done(e.tag, r.write, done);
+  if (port.on_done) port.on_done(r.tag & kTagMask, r.write, done);
+}
+
+void MemoryFrontEnd::run_port(PortId p) {
+  const Port& port = ports_.at(p);
+  bool alone = agents_.empty() && !running_ && total_waiting_ == port.waiting_total;
+  for (size_t i = 0; alone && i < ports_.size(); ++i) alone = i == p || ports_[i].in_flight == 0;
+  if (alone) serve_alone(p);
+  else run([this, p] { return ports_[p].in_flight == 0; });
+}
+
+void MemoryFrontEnd::serve_alone(PortId p) {
+  Port& port = ports_[p];
+  for (uint32_t c = 0; c < dram_.channel_count(); ++c) {
+    Fifo& q = port.waiting[c];
+    DramChannel& ch = dram_.channel(c);
+    while (!q.empty()) {
+      const Waiting w = q.front();
+      q.pop_front();
+      --waiting_count_[c];
+      --total_waiting_;
+      --port.waiting_total;
+      if (w.arrive > ch.now()) ch.advance_to(w.arrive);
+      while (!ch.can_accept(w.write)) ch.issue_next();
+      enqueue(p, c, w, ch.now());
+    }
+    ch.drain();
+    now_ = std::max(now_, ch.now());
+  }
 }
 
 void MemoryFrontEnd::run(const std::function<bool()>& finished, Cycle limit) {

@@ -23,7 +23,6 @@
 #include "dram_system.h"
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -51,7 +50,7 @@ public:
   struct PortStats {
     uint64_t reads = 0, writes = 0;
     uint64_t wait_cycles = 0;    // arrival to admission into a channel queue
-    uint64_t latency_cycles = 0; // arrival to last data beat
+    uint64_t latency_cycles = 0; // arrival to last data beat (wait included)
     Cycle first_arrival = kNever, last_done = 0;
   };
 
@@ -60,6 +59,7 @@ public:
   MemoryFrontEnd& operator=(const MemoryFrontEnd&) = delete;
 
   PortId add_port(std::string name, uint32_t weight, DoneFn on_done);
+  void set_on_done(PortId p, DoneFn on_done) { ports_.at(p).on_done = std::move(on_done); }
   void set_weight(PortId p, uint32_t weight); // weight >= 1
   uint32_t weight(PortId p) const { return ports_.at(p).weight; }
   const std::string& port_name(PortId p) const { return ports_.at(p).name; }
@@ -70,10 +70,16 @@ public:
   void detach(Agent* a);
 
   // One 64 B line (`addr` line-aligned, inside the DRAM) entering at
-  // `arrive` or later. Requests of one port to one channel enter in the
+  // `arrive` or later; `tag` (below 2^56) comes back with its completion. Requests of one port to one channel enter in the
   // order submitted. May complete at once (a read forwarded from the write
   // queue), before submit returns.
-  void submit(PortId p, uint64_t addr, bool write, Cycle arrive, uint64_t tag);
+  void submit(PortId p, uint64_t addr, bool write, Cycle arrive, uint64_t tag) {
+    submit(p, addr, decode(addr, p), write, arrive, tag);
+  }
+  // The same with the address already decoded (da == dram().mapper().decode(addr)).
+  void submit(PortId p, uint64_t addr, const DramAddress& da, bool write, Cycle arrive, uint64_t tag);
+  // Checks a line address and decodes it (throws std::out_of_range naming the port).
+  DramAddress decode(uint64_t addr, PortId p) const;
   // Requests of port p submitted and not yet completed.
   uint64_t in_flight(PortId p) const { return ports_.at(p).in_flight; }
 
@@ -84,9 +90,7 @@ public:
   // Everything due before `limit`.
   void run_until(Cycle limit) { run([] { return false; }, limit); }
   // Until port p has nothing in flight.
-  void run_port(PortId p) {
-    run([this, p] { return ports_[p].in_flight == 0; });
-  }
+  void run_port(PortId p);
 
   // The time of the last event processed.
   Cycle now() const { return now_; }
@@ -105,31 +109,50 @@ private:
     uint64_t tag;
     bool write;
   };
+  // FIFO that keeps its storage between uses (no allocation once warm).
+  class Fifo {
+  public:
+    bool empty() const { return head_ == buf_.size(); }
+    const Waiting& front() const { return buf_[head_]; }
+    void push_back(const Waiting& w) { buf_.push_back(w); }
+    void pop_front() {
+      if (++head_ == buf_.size()) {
+        buf_.clear();
+        head_ = 0;
+      }
+    }
+
+  private:
+    std::vector<Waiting> buf_;
+    size_t head_ = 0;
+  };
   struct Port {
     std::string name;
     uint32_t weight = 1;
     DoneFn on_done;
     uint64_t in_flight = 0;
+    uint64_t waiting_total = 0; // over all channels
     PortStats stats;
-    std::vector<std::deque<Waiting>> waiting; // per channel, in submit order
+    std::vector<Fifo> waiting; // per channel, in submit order
     std::vector<double> pass;                 // per channel: admitted work / weight
   };
-  // Request tags in the channel: port in the top bits, a slot of the port's
-  // in-channel table below (arrival time and tag kept there).
-  struct Entry {
-    uint64_t tag;
-    Cycle arrive;
-  };
+  // Request tags in the channel: the port in the top 8 bits, the port's own
+  // tag below (so a port's tags must fit in 56 bits).
+  static constexpr unsigned kPortShift = 56;
 
   void on_channel_done(const ChannelRequest& r, Cycle done);
+  // run_port() when p is the only initiator with work and no agent runs:
+  // each channel takes p's lines in order and drains, independently of the
+  // others (what the event loop would do, without visiting every channel
+  // per event).
+  void serve_alone(PortId p);
   void admit(uint32_t c, Cycle t);
   void enqueue(PortId p, uint32_t c, const Waiting& w, Cycle t);
 
   DramSystem& dram_;
+  const uint64_t line_bytes_, capacity_bytes_;
   std::vector<Port> ports_;
   std::vector<Agent*> agents_;
-  std::vector<Entry> entries_;       // in-channel requests, by slot
-  std::vector<uint32_t> free_entries_;
   std::vector<uint32_t> waiting_count_; // per channel, over all ports
   uint64_t total_waiting_ = 0;
   uint64_t next_id_ = 0;

@@ -21,10 +21,7 @@ public:
   using UpstreamFn = std::function<bool(bool write, uint64_t addr, void* data, size_t len)>;
 
   MemoryPort(MemoryFrontEnd& fe, SparseStore& store, std::string name, uint32_t weight = 1)
-      : fe_(fe), store_(store), name_(name),
-        id_(fe.add_port(std::move(name), weight, [this](uint64_t tag, bool write, Cycle done) {
-          if (on_done_) on_done_(tag, write, done);
-        })) {}
+      : fe_(fe), store_(store), name_(name), id_(fe.add_port(std::move(name), weight, nullptr)) {}
   MemoryPort(const MemoryPort&) = delete;
   MemoryPort& operator=(const MemoryPort&) = delete;
 
@@ -37,7 +34,11 @@ public:
 
   // Timing: one 64 B line of device memory through this port.
   void submit(uint64_t addr, bool write, Cycle arrive, uint64_t tag) { fe_.submit(id_, addr, write, arrive, tag); }
-  void set_on_done(MemoryFrontEnd::DoneFn fn) { on_done_ = std::move(fn); }
+  void submit(uint64_t addr, const DramAddress& da, bool write, Cycle arrive, uint64_t tag) {
+    fe_.submit(id_, addr, da, write, arrive, tag);
+  }
+  DramAddress decode(uint64_t addr) const { return fe_.decode(addr, id_); }
+  void set_on_done(MemoryFrontEnd::DoneFn fn) { fe_.set_on_done(id_, std::move(fn)); }
   UpstreamFn upstream;
 
   MemoryFrontEnd& front_end() { return fe_; }
@@ -64,7 +65,6 @@ private:
   MemoryFrontEnd& fe_;
   SparseStore& store_;
   std::string name_;
-  MemoryFrontEnd::DoneFn on_done_;
   MemoryFrontEnd::PortId id_;
 };
 

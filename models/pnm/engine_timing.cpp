@@ -176,6 +176,7 @@ private:
   struct Pending {
     uint64_t seq;
     uint64_t addr;
+    DramAddress da;
   };
   struct Release {
     Cycle time;
@@ -466,7 +467,8 @@ void Sim::read_step(Cycle T) {
     ring_[seq % cap_] = LineRec{l.stream, l.items, 0.0, false};
     --credits_;
     res_.max_buffer_lines = std::max(res_.max_buffer_lines, cap_ - credits_);
-    pend_[port_.channel_of(l.addr)].push(Pending{seq, l.addr});
+    const DramAddress da = port_.decode(l.addr);
+    pend_[da.channel].push(Pending{seq, l.addr, da});
   }
   // Per-channel streamers: up to `depth` reads in flight each (waiting at
   // the front end counts: a streamer has that many requests out).
@@ -476,7 +478,7 @@ void Sim::read_step(Cycle T) {
       pend_[c].pop();
       ++outstanding_[c];
       ++res_.read_bursts;
-      port_.submit(p.addr, false, T, (uint64_t{c} << kChanShift) | p.seq);
+      port_.submit(p.addr, p.da, false, T, (uint64_t{c} << kChanShift) | p.seq);
     }
   }
   if (gen_.done() && arr_ == split_) {

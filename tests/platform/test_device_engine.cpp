@@ -99,3 +99,69 @@ TEST_F(DeviceEngineTest, EngineRunsOnDeviceMemoryAndHostReadsTheResult) {
   ref_store.read(j.o_addr, o_ref.data(), o_ref.size());
   EXPECT_EQ(o_host, o_ref);
 }
+
+// The host's CXL.mem traffic and an engine job meet in the device's DRAM
+// channels at the same simulated time: host reads made while the job runs
+// take longer than the same reads on an idle device, and the job takes
+// longer than it does alone.
+TEST_F(DeviceEngineTest, HostTrafficAndEngineJobShareTheChannels) {
+  PlatformConfig pc = load_platform(std::string(PNM_SOURCE_DIR) + "/platforms/pnm-ref.json");
+  PnmDevice dev("dev", pc);
+  HostBridge host("host", HostBridgeConfig{pc.cxl.root_port_latency_ns});
+  host.config_socket.bind(dev.cxl_io.config_socket);
+  host.mmio_socket.bind(dev.cxl_io.mmio_socket);
+  host.mem_socket.bind(dev.cxl_mem.host_socket);
+  Ctrl ctrl("ctrl");
+  ctrl.mmio_socket.bind(dev.ctrl_bus.in_socket);
+  dev.engine->set_mode(Mode::timing_only);
+
+  AttentionJob j;
+  j.opcode = PNM_JOB_OP_DENSE;
+  j.heads = 32;
+  j.kv_heads = 8;
+  j.head_dim = 128;
+  j.seq_len = 16384;
+  j.scale = 0.088f;
+  j.q_addr = 1 << 20;
+  j.k_addr = 2 << 20;
+  j.v_addr = j.k_addr + j.kv_bytes();
+  j.o_addr = j.v_addr + j.kv_bytes();
+  const uint64_t desc_dpa = 0x40;
+  const auto desc = encode(j);
+  dev.dram.store().write(desc_dpa, desc.data(), desc.size());
+
+  constexpr size_t kChunk = 256 * 1024;
+  std::vector<uint8_t> buf(kChunk);
+  double busy_ns = 0, idle_ns = 0, job_ns = 0;
+  unsigned busy_reads = 0;
+  host.set_program([&](sw::Backend& b) {
+    const uint64_t base = dev.hpa_base() + (8ull << 30);
+    const double t0 = b.now_ns();
+    ctrl.access(true, PNM_ENGINE_BASE + PNM_ENG_DESC_LO_OFF, static_cast<uint32_t>(desc_dpa));
+    ctrl.access(true, PNM_ENGINE_BASE + PNM_ENG_DESC_HI_OFF, 0);
+    ctrl.access(true, PNM_ENGINE_BASE + PNM_ENG_CTRL_OFF, PNM_ENG_CTRL_START);
+    // Reads while the job runs (stop well before its end).
+    const double t_busy = b.now_ns();
+    for (busy_reads = 0; busy_reads < 8; ++busy_reads)
+      ASSERT_TRUE(b.mem_read(base + busy_reads * kChunk, buf.data(), kChunk));
+    busy_ns = b.now_ns() - t_busy;
+    sc_core::wait(dev.engine->finished_event());
+    job_ns = b.now_ns() - t0;
+    // The same reads on an idle device.
+    const double t_idle = b.now_ns();
+    for (unsigned i = 0; i < busy_reads; ++i) ASSERT_TRUE(b.mem_read(base + i * kChunk, buf.data(), kChunk));
+    idle_ns = b.now_ns() - t_idle;
+  });
+  sc_core::sc_start();
+  ASSERT_EQ(dev.engine->last_result().error, JobError::kOk) << dev.engine->last_result().message;
+
+  Rig alone; // the same job on a standalone engine
+  const JobResult r = alone.engine.run(j, 0, Mode::timing_only);
+  ASSERT_TRUE(r.ok());
+  std::printf("[ figures  ] 8 x 256 KiB host reads: %.1f us during the job, %.1f us idle; job %.1f us with "
+              "the host's reads, %.1f us alone\n",
+              busy_ns * 1e-3, idle_ns * 1e-3, job_ns * 1e-3, r.elapsed_ns * 1e-3);
+  ASSERT_LT(busy_ns, 0.8 * job_ns) << "the host's reads must fall inside the job";
+  EXPECT_GT(busy_ns, 1.1 * idle_ns);
+  EXPECT_GT(job_ns, r.elapsed_ns * 1.02);
+}
