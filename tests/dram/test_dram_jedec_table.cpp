@@ -241,6 +241,13 @@ const Row kRows[] = {
        return at(Command::REF, step_to(h, Command::PREA), h.spec.timing.tRP);
      },
      nullptr, true},
+    // A row opened just before refresh is due: PREA waits for its tRAS.
+    {"tRAS_ACT_to_PREA", &DramTiming::tRAS,
+     [](Harness& h) {
+       h.req(1, false, 0, 0, 5, 0, h.spec.timing.tREFI - 4);
+       return at(Command::PREA, step_to(h, Command::ACT), h.spec.timing.tRAS);
+     },
+     nullptr, true},
     // Auto-precharge: a closed-page RDA closes the bank tRTP after it, a WRA
     // after write recovery; the next ACT to the bank follows tRP later.
     {"tRTP_RDA_to_ACT", &DramTiming::tRTP,
