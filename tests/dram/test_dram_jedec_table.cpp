@@ -72,6 +72,38 @@ Expect at(Command c, Cycle anchor, Cycle delta, uint32_t bg = 0, uint32_t bank =
   return Expect{c, anchor, delta, rank, bg, bank, std::nullopt};
 }
 
+// One access to a closed bank: its data must finish CL (CWL) + BL/2 after
+// its column command.
+Expect data_end(Harness& h, bool write) {
+  h.req(1, write, 0, 0, 5);
+  h.ch->drain();
+  const auto& T = h.spec.timing;
+  const Command c = write ? Command::WR : Command::RD;
+  Expect e = at(c, h.rec.at(c), (write ? T.CWL : T.CL) + T.nBL);
+  e.data_of = 1;
+  return e;
+}
+
+// Column commands to banks a then b (rows opened beforehand), queued
+// together: b's waits `delta` after a's.
+Expect back_to_back(Harness& h, bool write, Bank a, Bank b, Cycle delta) {
+  const Cycle t0 = open_rows(h, {a, b});
+  h.req(1, write, a.bg, a.bank, 5, 1, t0, a.rank);
+  h.req(2, write, b.bg, b.bank, 5, 1, t0, b.rank);
+  const Command c = write ? Command::WR : Command::RD;
+  return at(c, step_to(h, c), delta, b.bg, b.bank, b.rank);
+}
+
+// A column command to bank a, then one of the other direction to bank b that
+// arrives just after it issued (rows opened beforehand): b's waits `delta`.
+Expect turnaround(Harness& h, bool first_write, Bank a, Bank b, Cycle delta) {
+  const Cycle t0 = open_rows(h, {a, b});
+  h.req(1, first_write, a.bg, a.bank, 5, 1, t0, a.rank);
+  const Cycle t = step_to(h, first_write ? Command::WR : Command::RD);
+  h.req(2, !first_write, b.bg, b.bank, 5, 1, t + 1, b.rank);
+  return at(first_write ? Command::RD : Command::WR, t, delta, b.bg, b.bank, b.rank);
+}
+
 const Row kRows[] = {
     {"tRCD", &DramTiming::tRCD,
      [](Harness& h) {
@@ -105,52 +137,26 @@ const Row kRows[] = {
      // a shorter tRAS leaves tRC alone.
      [](DramTiming& T) { T.tRAS = std::min(T.tRAS, T.tRC - T.tRP - 1); }},
     {"CL", &DramTiming::CL,
-     [](Harness& h) {
-       h.req(1, false, 0, 0, 5);
-       h.ch->drain();
-       const auto& T = h.spec.timing;
-       Expect e = at(Command::RD, h.rec.at(Command::RD), T.CL + T.nBL);
-       e.data_of = 1;
-       return e;
-     }},
+     [](Harness& h) { return data_end(h, false); }},
     {"CWL", &DramTiming::CWL,
-     [](Harness& h) {
-       h.req(1, true, 0, 0, 5);
-       h.ch->drain();
-       const auto& T = h.spec.timing;
-       Expect e = at(Command::WR, h.rec.at(Command::WR), T.CWL + T.nBL);
-       e.data_of = 1;
-       return e;
-     }},
+     [](Harness& h) { return data_end(h, true); }},
     {"tCCD_S", &DramTiming::tCCD_S,
      [](Harness& h) {
-       const Cycle t0 = open_rows(h, {{0, 0, 0}, {0, 1, 0}});
-       h.req(1, false, 0, 0, 5, 1, t0);
-       h.req(2, false, 1, 0, 5, 1, t0);
-       return at(Command::RD, step_to(h, Command::RD), h.spec.timing.tCCD_S, 1);
+       return back_to_back(h, false, {0, 0, 0}, {0, 1, 0}, h.spec.timing.tCCD_S);
      }},
     {"tCCD_L", &DramTiming::tCCD_L,
      [](Harness& h) {
-       const Cycle t0 = open_rows(h, {{0, 0, 0}, {0, 0, 1}});
-       h.req(1, false, 0, 0, 5, 1, t0);
-       h.req(2, false, 0, 1, 5, 1, t0);
-       return at(Command::RD, step_to(h, Command::RD), h.spec.timing.tCCD_L, 0, 1);
+       return back_to_back(h, false, {0, 0, 0}, {0, 0, 1}, h.spec.timing.tCCD_L);
      },
      // 3200AN has tCCD_L = tCCD_S, and a same-group pair obeys both.
      [](DramTiming& T) { T.tCCD_S = std::min(T.tCCD_S, T.tCCD_L - 1); }},
     {"tCCD_S_WR", &DramTiming::tCCD_S_WR,
      [](Harness& h) {
-       const Cycle t0 = open_rows(h, {{0, 0, 0}, {0, 1, 0}});
-       h.req(1, true, 0, 0, 5, 1, t0);
-       h.req(2, true, 1, 0, 5, 1, t0);
-       return at(Command::WR, step_to(h, Command::WR), h.spec.timing.tCCD_S_WR, 1);
+       return back_to_back(h, true, {0, 0, 0}, {0, 1, 0}, h.spec.timing.tCCD_S_WR);
      }},
     {"tCCD_L_WR", &DramTiming::tCCD_L_WR,
      [](Harness& h) {
-       const Cycle t0 = open_rows(h, {{0, 0, 0}, {0, 0, 1}});
-       h.req(1, true, 0, 0, 5, 1, t0);
-       h.req(2, true, 0, 1, 5, 1, t0);
-       return at(Command::WR, step_to(h, Command::WR), h.spec.timing.tCCD_L_WR, 0, 1);
+       return back_to_back(h, true, {0, 0, 0}, {0, 0, 1}, h.spec.timing.tCCD_L_WR);
      }},
     {"tRRD_S", &DramTiming::tRRD_S,
      [](Harness& h) {
@@ -186,21 +192,13 @@ const Row kRows[] = {
      }},
     {"tWTR_S", &DramTiming::tWTR_S,
      [](Harness& h) {
-       const Cycle t0 = open_rows(h, {{0, 0, 0}, {0, 1, 0}});
-       h.req(1, true, 0, 0, 5, 1, t0);
-       const Cycle wr = step_to(h, Command::WR);
-       h.req(2, false, 1, 0, 5, 1, wr + 1);
        const auto& T = h.spec.timing;
-       return at(Command::RD, wr, T.CWL + T.nBL + T.tWTR_S, 1);
+       return turnaround(h, true, {0, 0, 0}, {0, 1, 0}, T.CWL + T.nBL + T.tWTR_S);
      }},
     {"tWTR_L", &DramTiming::tWTR_L,
      [](Harness& h) {
-       const Cycle t0 = open_rows(h, {{0, 0, 0}, {0, 0, 1}});
-       h.req(1, true, 0, 0, 5, 1, t0);
-       const Cycle wr = step_to(h, Command::WR);
-       h.req(2, false, 0, 1, 5, 1, wr + 1);
        const auto& T = h.spec.timing;
-       return at(Command::RD, wr, T.CWL + T.nBL + T.tWTR_L, 0, 1);
+       return turnaround(h, true, {0, 0, 0}, {0, 0, 1}, T.CWL + T.nBL + T.tWTR_L);
      }},
     {"tRTP", &DramTiming::tRTP,
      [](Harness& h) { // the read comes long after tRAS
@@ -212,11 +210,7 @@ const Row kRows[] = {
      }},
     {"tRTW", &DramTiming::tRTW,
      [](Harness& h) {
-       const Cycle t0 = open_rows(h, {{0, 0, 0}});
-       h.req(1, false, 0, 0, 5, 1, t0);
-       const Cycle rd = step_to(h, Command::RD);
-       h.req(2, true, 0, 0, 5, 2, rd + 1);
-       return at(Command::WR, rd, h.spec.timing.tRTW);
+       return turnaround(h, false, {0, 0, 0}, {0, 1, 0}, h.spec.timing.tRTW);
      }},
     {"tPPD", &DramTiming::tPPD,
      [](Harness& h) {
@@ -275,40 +269,26 @@ const Row kRows[] = {
     // starts tRTRS after the first one's ends.
     {"tRTRS_RD_to_RD", &DramTiming::tRTRS,
      [](Harness& h) {
-       const Cycle t0 = open_rows(h, {{0, 0, 0}, {1, 0, 0}});
-       h.req(1, false, 0, 0, 5, 1, t0, 0);
-       h.req(2, false, 0, 0, 5, 1, t0, 1);
        const auto& T = h.spec.timing;
-       return at(Command::RD, step_to(h, Command::RD), T.nBL + T.tRTRS, 0, 0, 1);
+       return back_to_back(h, false, {0, 0, 0}, {1, 0, 0}, T.nBL + T.tRTRS);
      },
      nullptr, false, 2},
     {"tRTRS_WR_to_WR", &DramTiming::tRTRS,
      [](Harness& h) {
-       const Cycle t0 = open_rows(h, {{0, 0, 0}, {1, 0, 0}});
-       h.req(1, true, 0, 0, 5, 1, t0, 0);
-       h.req(2, true, 0, 0, 5, 1, t0, 1);
        const auto& T = h.spec.timing;
-       return at(Command::WR, step_to(h, Command::WR), T.nBL + T.tRTRS, 0, 0, 1);
+       return back_to_back(h, true, {0, 0, 0}, {1, 0, 0}, T.nBL + T.tRTRS);
      },
      nullptr, false, 2},
     {"tRTRS_RD_to_WR", &DramTiming::tRTRS,
      [](Harness& h) {
-       const Cycle t0 = open_rows(h, {{0, 0, 0}, {1, 0, 0}});
-       h.req(1, false, 0, 0, 5, 1, t0, 0);
-       const Cycle rd = step_to(h, Command::RD);
-       h.req(2, true, 0, 0, 5, 1, rd + 1, 1);
        const auto& T = h.spec.timing;
-       return at(Command::WR, rd, T.CL + T.nBL + T.tRTRS - T.CWL, 0, 0, 1);
+       return turnaround(h, false, {0, 0, 0}, {1, 0, 0}, T.CL + T.nBL + T.tRTRS - T.CWL);
      },
      nullptr, false, 2},
     {"tRTRS_WR_to_RD", &DramTiming::tRTRS,
      [](Harness& h) {
-       const Cycle t0 = open_rows(h, {{0, 0, 0}, {1, 0, 0}});
-       h.req(1, true, 0, 0, 5, 1, t0, 0);
-       const Cycle wr = step_to(h, Command::WR);
-       h.req(2, false, 0, 0, 5, 1, wr + 1, 1);
        const auto& T = h.spec.timing;
-       return at(Command::RD, wr, T.CWL + T.nBL + T.tRTRS - T.CL, 0, 0, 1);
+       return turnaround(h, true, {0, 0, 0}, {1, 0, 0}, T.CWL + T.nBL + T.tRTRS - T.CL);
      },
      nullptr, false, 2},
     // DDR5 ACT takes two command-bus cycles (not a memspec value: nothing to
