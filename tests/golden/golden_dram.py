@@ -150,7 +150,10 @@ def check(args):
             print(f"FAIL {name}: no golden file ({e.filename}); run scripts/regen_golden.sh")
             failed += 1
             continue
-        msgs = differences(name, expected, run_case(args.pnmvp, name, cases[name], keep))
+        try:
+            msgs = differences(name, expected, run_case(args.pnmvp, name, cases[name], keep))
+        except RuntimeError as e:
+            msgs = [str(e)]
         if msgs:
             failed += 1
             print(f"FAIL golden case {name}: " + "\n  ".join(msgs))
