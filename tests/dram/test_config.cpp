@@ -127,3 +127,23 @@ TEST(Report, RefusesToOverwriteAFileItDidNotWrite) {
   write_report(rep, j);
   write_report(rep, j); // a pnmvp report may be replaced
 }
+
+TEST(Config, FrontEndSectionIsValidatedAndRead) {
+  EXPECT_NE(error_for([](json& j) { j["dram"]["front_end"] = {{"engine_weight", 0}}; })
+                .find("/dram/front_end/engine_weight"),
+            std::string::npos);
+  EXPECT_NE(error_for([](json& j) { j["dram"]["front_end"] = {{"priority", 2}}; }).find("priority"),
+            std::string::npos);
+  EXPECT_NE(error_for([](json& j) { j["dram"]["front_end"] = {{"sync_quantum_ns", 0}}; }).find("sync_quantum_ns"),
+            std::string::npos);
+  json j = json::parse(platform_json("ddr5-4800-1ch"));
+  j["dram"]["memspec"] = std::string(PNM_SOURCE_DIR) + "/platforms/memspec/JEDEC_DDR5-4800AN_16Gb_x8.json";
+  j["dram"]["front_end"] = {{"host_weight", 3}, {"engine_weight", 2}, {"sync_quantum_ns", 250}};
+  const std::string path = pnm::test::temp_path("front_end.json");
+  std::ofstream(path) << j.dump(2);
+  const PlatformConfig pc = load_platform(path);
+  EXPECT_EQ(pc.dram.front_end.host_weight, 3u);
+  EXPECT_EQ(pc.dram.front_end.engine_weight, 2u);
+  EXPECT_EQ(pc.dram.front_end.controller_weight, 1u);
+  EXPECT_EQ(pc.dram.front_end.sync_quantum_ns, 250.0);
+}
