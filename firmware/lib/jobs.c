@@ -64,6 +64,7 @@ uint16_t pnm_job_regions(const uint8_t* d, uint64_t addr[PNM_REGION_COUNT],
   const uint32_t seq_len = pnm_le32_get(d + PNM_JOB_SEQ_LEN_OFF);
   const uint32_t k = pnm_le32_get(d + PNM_JOB_K_OFF);
   const uint32_t page_tokens = pnm_le32_get(d + PNM_JOB_PAGE_TOKENS_OFF);
+  const uint32_t kv_stride = pnm_le32_get(d + PNM_JOB_KV_STRIDE_OFF);
   if (pnm_le32_get(d + PNM_JOB_MAGIC_OFF) != PNM_JOB_MAGIC) {
     return PNM_JOB_ERR_BAD_MAGIC;
   }
@@ -92,6 +93,11 @@ uint16_t pnm_job_regions(const uint8_t* d, uint64_t addr[PNM_REGION_COUNT],
   if (seq_len == 0u || seq_len > (1u << 24)) {
     return PNM_JOB_ERR_BAD_SEQ_LEN;
   }
+  if (kv_stride != 0u && (kv_stride < seq_len || kv_stride > (1u << 24))) {
+    return PNM_JOB_ERR_BAD_SEQ_LEN;
+  }
+  /* K and V: every head's stride, the last head's used rows only */
+  const uint64_t kv_rows = (uint64_t)(kv_heads - 1u) * (kv_stride != 0u ? kv_stride : seq_len) + seq_len;
   const bool page_op = op == PNM_JOB_OP_TOPK_PAGE || (op == PNM_JOB_OP_SELECT && page_tokens != 0u);
   if (page_op && (!power_of_two(page_tokens) || page_tokens > 65536u)) {
     return PNM_JOB_ERR_BAD_PAGE_TOKENS;
@@ -111,9 +117,9 @@ uint16_t pnm_job_regions(const uint8_t* d, uint64_t addr[PNM_REGION_COUNT],
   addr[PNM_REGION_O] = pnm_le64_get(d + PNM_JOB_O_ADDR_OFF);
   addr[PNM_REGION_IDX] = pnm_le64_get(d + PNM_JOB_IDX_ADDR_OFF);
   len[PNM_REGION_Q] = (uint64_t)heads * row;
-  len[PNM_REGION_K] = (uint64_t)kv_heads * seq_len * row;
+  len[PNM_REGION_K] = kv_rows * row;
   /* SELECT reads only K */
-  len[PNM_REGION_V] = op == PNM_JOB_OP_SELECT ? 0u : (uint64_t)kv_heads * seq_len * row;
+  len[PNM_REGION_V] = op == PNM_JOB_OP_SELECT ? 0u : kv_rows * row;
   len[PNM_REGION_O] = !writes_o ? 0u
                       : op == PNM_JOB_OP_SELECT ? (uint64_t)heads * k_eff * 4u
                                                 : (uint64_t)heads * head_dim * 4u;

@@ -33,6 +33,7 @@ PNM_CHECK_OFF(v_addr, PNM_JOB_V_ADDR_OFF);
 PNM_CHECK_OFF(o_addr, PNM_JOB_O_ADDR_OFF);
 PNM_CHECK_OFF(idx_addr, PNM_JOB_IDX_ADDR_OFF);
 PNM_CHECK_OFF(tag, PNM_JOB_TAG_OFF);
+PNM_CHECK_OFF(kv_stride, PNM_JOB_KV_STRIDE_OFF);
 PNM_CHECK_OFF(reserved1, PNM_JOB_RESERVED1_OFF);
 #undef PNM_CHECK_OFF
 
@@ -130,6 +131,7 @@ std::array<uint8_t, kDescBytes> encode(const AttentionJob& j) {
   put(p, PNM_JOB_O_ADDR_OFF, j.o_addr);
   put(p, PNM_JOB_IDX_ADDR_OFF, j.idx_addr);
   put(p, PNM_JOB_TAG_OFF, j.tag);
+  put(p, PNM_JOB_KV_STRIDE_OFF, j.kv_stride);
   std::memcpy(p + PNM_JOB_RESERVED1_OFF, j.reserved1.data(), j.reserved1.size());
   return b;
 }
@@ -157,6 +159,7 @@ AttentionJob decode(const uint8_t* p) {
   j.o_addr = get<uint64_t>(p, PNM_JOB_O_ADDR_OFF);
   j.idx_addr = get<uint64_t>(p, PNM_JOB_IDX_ADDR_OFF);
   j.tag = get<uint64_t>(p, PNM_JOB_TAG_OFF);
+  j.kv_stride = get<uint32_t>(p, PNM_JOB_KV_STRIDE_OFF);
   std::memcpy(j.reserved1.data(), p + PNM_JOB_RESERVED1_OFF, j.reserved1.size());
   return j;
 }
@@ -212,6 +215,9 @@ JobCheck validate(const AttentionJob& j, const JobLimits& lim) {
   if (j.seq_len == 0 || j.seq_len > kMaxSeqLen)
     return fail(JobError::kBadSeqLen,
                 fmt::format("seq_len {} is outside 1..{}", j.seq_len, kMaxSeqLen));
+  if (j.kv_stride != 0 && (j.kv_stride < j.seq_len || j.kv_stride > kMaxSeqLen))
+    return fail(JobError::kBadSeqLen, fmt::format("kv_stride {} must be 0 or in seq_len {}..{}", j.kv_stride,
+                                                  j.seq_len, kMaxSeqLen));
   if (op == Opcode::kDense) {
     if (j.k != 0) return fail(JobError::kBadK, "k must be 0 for a dense job");
     if (j.page_tokens != 0) return fail(JobError::kBadPageTokens, "page_tokens must be 0 for a dense job");

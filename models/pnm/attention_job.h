@@ -75,7 +75,8 @@ struct AttentionJob {
   float v_scale = 1.0f;
   uint64_t q_addr = 0, k_addr = 0, v_addr = 0, o_addr = 0, idx_addr = 0;
   uint64_t tag = 0;
-  std::array<uint8_t, 40> reserved1{};
+  uint32_t kv_stride = 0;   // rows between KV heads (0: seq_len)
+  std::array<uint8_t, 36> reserved1{};
 
   Opcode op() const { return static_cast<Opcode>(opcode); }
   Precision prec() const { return static_cast<Precision>(precision); }
@@ -90,7 +91,10 @@ struct AttentionJob {
   bool reads_v() const { return op() != Opcode::kSelect; }
   // Byte sizes of each region (0 when unused). Valid after validate() passed.
   uint64_t q_bytes() const { return uint64_t{heads} * row_bytes(); }
-  uint64_t kv_bytes() const { return uint64_t{kv_heads} * seq_len * row_bytes(); }
+  // Rows from one KV head's K (or V) to the next.
+  uint64_t kv_stride_rows() const { return kv_stride ? kv_stride : seq_len; }
+  // K (or V) region: every head's stride, the last head's used rows only.
+  uint64_t kv_bytes() const { return ((uint64_t{kv_heads} - 1) * kv_stride_rows() + seq_len) * row_bytes(); }
   uint64_t o_bytes() const;
   uint64_t idx_bytes() const;
 };

@@ -264,7 +264,7 @@ void AttentionEngine::score_block(const AttentionJob& j, uint32_t h, uint32_t t0
   const bool int8 = j.prec() == Precision::kInt8;
   const uint64_t row = j.row_bytes();
   kbuf_.resize(n * row);
-  mem_.read(j.k_addr + (uint64_t{h} * j.seq_len + t0) * row, kbuf_.data(), kbuf_.size());
+  mem_.read(j.k_addr + (uint64_t{h} * j.kv_stride_rows() + t0) * row, kbuf_.data(), kbuf_.size());
   scores.resize(uint64_t{n} * G);
   // Bounded batches: at most ~8K chunks in flight in the model's buffers.
   const uint32_t per = std::max<uint32_t>(1, 8192 / G);
@@ -338,7 +338,7 @@ void AttentionEngine::functional_pass(const AttentionJob& j, JobPlan& plan) {
   std::vector<uint8_t> vraw;
 
   for (uint32_t h = 0; h < KV; ++h) {
-    const uint64_t head_off = uint64_t{h} * S * row;
+    const uint64_t head_off = uint64_t{h} * j.kv_stride_rows() * row;
     if (j.op() == Opcode::kDense) {
       for (uint32_t g = 0; g < G; ++g) softmax_[g].reset(d);
     } else {

@@ -83,12 +83,14 @@
 #define PNM_JOB_SCALE_OFF 32       /* f32 score scale (1/sqrt(d), times dequant scales for INT8) */
 #define PNM_JOB_V_SCALE_OFF 36     /* f32 V dequant scale (INT8; ignored for BF16) */
 #define PNM_JOB_Q_ADDR_OFF 40      /* u64 Q  [heads][head_dim] */
-#define PNM_JOB_K_ADDR_OFF 48      /* u64 K  [kv_heads][seq_len][head_dim] */
-#define PNM_JOB_V_ADDR_OFF 56      /* u64 V  [kv_heads][seq_len][head_dim] */
+#define PNM_JOB_K_ADDR_OFF 48      /* u64 K  [kv_heads][kv_stride][head_dim], first seq_len rows used */
+#define PNM_JOB_V_ADDR_OFF 56      /* u64 V  [kv_heads][kv_stride][head_dim], first seq_len rows used */
 #define PNM_JOB_O_ADDR_OFF 64      /* u64 O  FP32 [heads][head_dim] (SELECT: scores, if flagged) */
 #define PNM_JOB_IDX_ADDR_OFF 72    /* u64 indices u32 [heads][min(k, items)] ascending */
 #define PNM_JOB_TAG_OFF 80         /* u64 opaque job tag, echoed in JOB_TAG */
-#define PNM_JOB_RESERVED1_OFF 88   /* 40 bytes, must be 0 */
+#define PNM_JOB_KV_STRIDE_OFF 88   /* u32 rows from one KV head to the next (0: seq_len); >= seq_len, <= 2^24:
+                                      a sequence's KV grows in place up to its stride */
+#define PNM_JOB_RESERVED1_OFF 92   /* 36 bytes, must be 0 */
 
 #define PNM_JOB_OP_DENSE PNM_ENG_U(1)      /* softmax over all tokens */
 #define PNM_JOB_OP_TOPK_TOKEN PNM_ENG_U(2) /* softmax over the k best tokens per query head */
@@ -130,7 +132,8 @@ typedef struct pnm_job_desc {
   uint64_t o_addr;
   uint64_t idx_addr;
   uint64_t tag;
-  uint8_t reserved1[40];
+  uint32_t kv_stride;
+  uint8_t reserved1[36];
 } pnm_job_desc_t;
 #if !defined(__cplusplus)
 _Static_assert(sizeof(pnm_job_desc_t) == PNM_JOB_DESC_BYTES, "pnm_job_desc_t layout");

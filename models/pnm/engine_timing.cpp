@@ -235,7 +235,7 @@ private:
 void Sim::build_streams(const JobPlan& plan) {
   const AttentionJob& j = job_;
   const uint64_t row = j.row_bytes();
-  const uint64_t head_bytes = uint64_t{j.seq_len} * row;
+  const uint64_t head_bytes = j.kv_stride_rows() * row;
   Stream q;
   q.kind = Kind::kQ;
   q.base = j.q_addr;

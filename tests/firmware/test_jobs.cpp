@@ -87,6 +87,7 @@ TEST(Jobs, RegionSizesAgreeWithTheEngineModelForEveryOpcodeAndFlag) {
         j.kv_heads = 1u << (rng() % 3);
         j.heads = j.kv_heads * (1 + rng() % 4);
         j.seq_len = 1 + rng() % 5000;
+        if (rng() % 2) j.kv_stride = j.seq_len + rng() % 3000; // KV reserved to grow in place
         if (op == PNM_JOB_OP_SELECT && rng() % 2) j.page_tokens = 16;
         const auto bytes = pnm::engine::encode(j);
         uint64_t addr[PNM_REGION_COUNT], len[PNM_REGION_COUNT];
@@ -117,6 +118,9 @@ TEST(Jobs, ShapeErrorsAreTheEnginesCodes) {
   EXPECT_EQ(regions(j), PNM_JOB_ERR_BAD_KV_HEADS);
   j = base_job(PNM_JOB_OP_DENSE);
   j.seq_len = (1u << 24) + 1;
+  EXPECT_EQ(regions(j), PNM_JOB_ERR_BAD_SEQ_LEN);
+  j = base_job(PNM_JOB_OP_DENSE);
+  j.kv_stride = j.seq_len - 1;
   EXPECT_EQ(regions(j), PNM_JOB_ERR_BAD_SEQ_LEN);
   j = base_job(PNM_JOB_OP_TOPK_PAGE);
   j.page_tokens = 24;
