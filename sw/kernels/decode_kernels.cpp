@@ -43,8 +43,17 @@ uint64_t up64(uint64_t x) { return (x + kLine - 1) / kLine * kLine; }
 // (subtract, exp, add), weighted sum 2nd, final divide d.
 double head_flops(uint64_t n, unsigned d) { return 4.0 * n * d + 3.0 * n + d; }
 
+// The step's shape with this sequence's own context length.
+AttentionShape shape_of(const StepConfig& c, const LayerKv& l) {
+  AttentionShape s = c.shape;
+  if (l.seq_len) s.seq_len = l.seq_len;
+  return s;
+}
+// Rows from one KV head to the next in device memory.
+uint64_t stride_of(const AttentionShape& s, const LayerKv& l) { return l.kv_stride ? l.kv_stride : s.seq_len; }
+
 pnm_job_desc_t make_desc(const StepConfig& c, const LayerKv& l) {
-  const AttentionShape& s = c.shape;
+  const AttentionShape s = shape_of(c, l);
   pnm_job_desc_t j{};
   j.magic = PNM_JOB_MAGIC;
   j.version = PNM_JOB_VERSION;
@@ -54,6 +63,7 @@ pnm_job_desc_t make_desc(const StepConfig& c, const LayerKv& l) {
   j.kv_heads = static_cast<uint16_t>(s.kv_heads);
   j.head_dim = static_cast<uint16_t>(s.head_dim);
   j.seq_len = s.seq_len;
+  j.kv_stride = l.kv_stride;
   j.scale = static_cast<float>(s.scale);
   j.q_addr = l.q_dpa;
   j.k_addr = l.k_dpa;
@@ -117,21 +127,31 @@ void charge_host_compute(sw::Device& dev, const StepConfig& c, double flops, dou
 
 void host_fetch(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>& seqs,
                 const std::vector<std::vector<float>>& queries, StepResult& r) {
-  const AttentionShape& s = c.shape;
-  const uint64_t kv_bytes = uint64_t{s.kv_heads} * s.seq_len * s.head_dim * 2;
   sw::Backend& b = dev.backend();
   const double t0 = b.now_ns();
   std::vector<uint16_t> scratch(c.functional ? 0 : c.fetch_chunk_bytes / 2);
+  double flops = 0;
   for (size_t i = 0; i < seqs.size(); ++i) {
+    const AttentionShape s = shape_of(c, seqs[i]);
+    const uint64_t head_bytes = uint64_t{s.seq_len} * s.head_dim * 2;
+    const uint64_t kv_bytes = s.kv_heads * head_bytes;
+    const uint64_t stride_bytes = stride_of(s, seqs[i]) * s.head_dim * 2;
+    // Packed heads are one region; heads with room to grow, one each.
+    const uint64_t region = stride_bytes == head_bytes ? kv_bytes : head_bytes;
     std::vector<uint16_t> k(c.functional ? kv_bytes / 2 : 0), v(k.size());
     std::vector<sw::Backend::MemSpan> spans;
     for (int which = 0; which < 2; ++which) {
       const uint64_t base = which ? seqs[i].v_dpa : seqs[i].k_dpa;
       uint16_t* dst = which ? v.data() : k.data();
-      for (uint64_t off = 0; off < kv_bytes; off += c.fetch_chunk_bytes) {
-        const uint64_t len = std::min<uint64_t>(c.fetch_chunk_bytes, kv_bytes - off);
-        spans.push_back({dev.hpa(base + off), c.functional ? static_cast<void*>(reinterpret_cast<uint8_t*>(dst) + off) : static_cast<void*>(scratch.data()),
-                         static_cast<size_t>(len)});
+      for (uint64_t r0 = 0; r0 < kv_bytes; r0 += region) {
+        const uint64_t at = base + r0 / head_bytes * stride_bytes + r0 % head_bytes;
+        for (uint64_t off = 0; off < region; off += c.fetch_chunk_bytes) {
+          const uint64_t len = std::min<uint64_t>(c.fetch_chunk_bytes, region - off);
+          spans.push_back({dev.hpa(at + off),
+                           c.functional ? static_cast<void*>(reinterpret_cast<uint8_t*>(dst) + r0 + off)
+                                        : static_cast<void*>(scratch.data()),
+                           static_cast<size_t>(len)});
+        }
       }
     }
     if (!b.mem_read_many(spans, c.host.outstanding_reads))
@@ -141,12 +161,13 @@ void host_fetch(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>
       const auto o = attention_dense(s, q, k, v);
       r.out.emplace_back(o.begin(), o.end());
     }
+    flops += s.heads * head_flops(s.seq_len, s.head_dim);
   }
-  charge_host_compute(dev, c, seqs.size() * s.heads * head_flops(s.seq_len, s.head_dim), b.now_ns() - t0, r);
+  charge_host_compute(dev, c, flops, b.now_ns() - t0, r);
 }
 
 void pnm_out(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>& seqs, StepResult& r) {
-  const AttentionShape& s = c.shape;
+  const AttentionShape& s = c.shape; // heads and head_dim: the same for every sequence
   for (const LayerKv& l : seqs) {
     std::vector<float> o(uint64_t{s.heads} * s.head_dim);
     dev.read(l.o_dpa, o.data(), o.size() * 4);
@@ -156,12 +177,13 @@ void pnm_out(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>& s
 
 void pnm_select(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>& seqs,
                 const std::vector<std::vector<float>>& queries, StepResult& r) {
-  const AttentionShape& s = c.shape;
-  const unsigned d = s.head_dim;
-  const uint32_t kk = std::min(c.topk, s.seq_len);
+  const unsigned d = c.shape.head_dim;
   const uint64_t row = uint64_t{d} * 2;
   sw::Backend& b = dev.backend();
   for (size_t i = 0; i < seqs.size(); ++i) {
+    const AttentionShape s = shape_of(c, seqs[i]);
+    const uint32_t kk = std::min(c.topk, s.seq_len);
+    const uint64_t stride = stride_of(s, seqs[i]);
     std::vector<uint32_t> idx(uint64_t{s.heads} * kk);
     dev.read(seqs[i].idx_dpa, idx.data(), idx.size() * 4);
     if (!c.functional) {
@@ -213,7 +235,7 @@ void pnm_select(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>
       for (size_t x = 0; x < n.size();) {
         size_t y = x + 1;
         while (y < n.size() && n[y] == n[y - 1] + 1 && (y - x + 1) * row <= c.fetch_chunk_bytes) ++y;
-        const uint64_t a = (uint64_t{g} * s.seq_len + n[x]) * row, e = (uint64_t{g} * s.seq_len + n[y - 1] + 1) * row;
+        const uint64_t a = (g * stride + n[x]) * row, e = (g * stride + n[y - 1] + 1) * row;
         const uint64_t first = a & ~(kLine - 1), end = up64(e);
         for (size_t t = x; t < y; ++t) pos[g][t] = used + (a - first) + (t - x) * row;
         runs.emplace_back(first, end);

@@ -31,11 +31,15 @@ struct HostCompute {
   unsigned outstanding_reads = 1;
 };
 
-// One sequence's layer in device memory: K, V as [kv_heads][seq_len][d]
-// BF16, and the buffers the PNM kernels exchange with the device.
+// One sequence's layer in device memory: K, V as [kv_heads][kv_stride][d]
+// BF16 (the first seq_len rows of each head used), and the buffers the PNM
+// kernels exchange with the device. seq_len 0: the step's shape.seq_len;
+// kv_stride 0: the heads are packed (stride = seq_len).
 struct LayerKv {
   uint64_t k_dpa = 0, v_dpa = 0;
   uint64_t q_dpa = 0, o_dpa = 0, idx_dpa = 0;
+  uint32_t seq_len = 0;
+  uint32_t kv_stride = 0;
 };
 
 // Bytes LayerKv's buffers need, per field.
