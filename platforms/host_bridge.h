@@ -38,6 +38,7 @@ public:
   // the simulation stops when all have returned.
   void add_program(std::function<void(sw::Backend&)> program);
   bool program_done() const { return done_; }
+  const HostBridgeConfig& config() const { return cfg_; }
 
   // The device's interrupt (MSI) arrives here.
   void interrupt();

@@ -6,8 +6,7 @@
 #include "common/log.h"
 #include "common/report.h"
 #include "common/sanitizer.h"
-#include "host_bridge.h"
-#include "pnm_device.h"
+#include "system.h"
 
 #include <fmt/format.h>
 #include <iostream>
@@ -19,7 +18,8 @@ namespace pnm::cli {
 
 namespace {
 struct MlcOpts {
-  std::string platform = "pnm-ref";
+  Target target;
+  unsigned device = 0;
   std::string report;
   unsigned chase_reads = 2000;
   uint64_t bandwidth_mib = 64; // per measurement, all agents together
@@ -33,23 +33,22 @@ constexpr uint64_t kChunk = 256 * 1024; // bytes per host transaction when strea
 // on the link instead of waiting behind a whole large transfer.
 constexpr uint64_t kLoadChunk = 4 * 1024;
 
-// Runs one simulation on a fresh kernel: builds a device and host, lets
-// `setup` add programs, runs to completion, returns what `after` computes.
+// Runs one simulation on a fresh kernel: builds the system, lets `setup`
+// add programs (all on the runner device's root port, so the simulation stops
+// when the last of them returns; a program may use any port's Backend), runs
+// to completion, returns what `after` computes.
 template <typename R>
-R simulate(const PlatformConfig& pc, const std::function<void(PnmDevice&, HostBridge&)>& setup,
-           const std::function<R(PnmDevice&, HostBridge&)>& after) {
+R simulate(const SystemConfig& sc, size_t runner_device, const std::function<void(System&, HostBridge&)>& setup,
+           const std::function<R(System&)>& after) {
   sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
   sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
-  PnmDevice dev("dev", pc);
-  HostBridge host("host", HostBridgeConfig{pc.cxl.root_port_latency_ns});
-  host.config_socket.bind(dev.cxl_io.config_socket);
-  host.mmio_socket.bind(dev.cxl_io.mmio_socket);
-  host.mem_socket.bind(dev.cxl_mem.host_socket);
-  setup(dev, host);
+  System sys(sc);
+  HostBridge& runner = sys.port(runner_device);
+  setup(sys, runner);
   sc_core::sc_start();
   sanitizer_back_on_main_stack();
-  if (!host.program_done()) throw std::runtime_error("mlc: host programs did not finish");
-  return after(dev, host);
+  if (!runner.program_done()) throw std::runtime_error("mlc: host programs did not finish");
+  return after(sys);
 }
 
 struct Stream {
@@ -57,34 +56,38 @@ struct Stream {
   double bytes;
 };
 
-// `readers` and `writers` agents each stream their share of `total` bytes in
-// kChunk transactions over disjoint regions; returns the aggregate rate.
-Stream stream(const PlatformConfig& pc, unsigned readers, unsigned writers, uint64_t total,
-              double gap_ns = 0) {
+// On each device of `devices`, `readers` and `writers` agents each stream
+// their share of `total` bytes (per device) in kChunk transactions over
+// disjoint regions; returns the aggregate rate.
+Stream stream(const SystemConfig& sc, const std::vector<size_t>& devices, unsigned readers, unsigned writers,
+              uint64_t total, double gap_ns = 0) {
   const unsigned agents = readers + writers;
   const uint64_t per_agent = std::max<uint64_t>(kChunk, total / agents / kChunk * kChunk);
   double first = 1e300, last = 0;
   return simulate<Stream>(
-      pc,
-      [&](PnmDevice& dev, HostBridge& host) {
-        for (unsigned a = 0; a < agents; ++a) {
-          const bool write = a >= readers;
-          const uint64_t base = dev.hpa_base() + a * per_agent;
-          host.add_program([=, &first, &last](sw::Backend& b) {
-            std::vector<uint8_t> buf(kChunk, static_cast<uint8_t>(a));
-            first = std::min(first, b.now_ns());
-            for (uint64_t off = 0; off < per_agent; off += kChunk) {
-              bool ok = write ? b.mem_write(base + off, buf.data(), kChunk)
-                              : b.mem_read(base + off, buf.data(), kChunk);
-              if (!ok) throw std::runtime_error("mlc: streaming access failed");
-              if (gap_ns > 0) b.sleep_ns(gap_ns);
-            }
-            last = std::max(last, b.now_ns());
-          });
-        }
+      sc, devices.front(),
+      [&](System& sys, HostBridge& runner) {
+        for (size_t d : devices)
+          for (unsigned a = 0; a < agents; ++a) {
+            const bool write = a >= readers;
+            const uint64_t base = sys.device(d).hpa_base() + a * per_agent;
+            sw::Backend* port = &sys.port(d);
+            runner.add_program([=, &first, &last](sw::Backend&) {
+              sw::Backend& b = *port;
+              std::vector<uint8_t> buf(kChunk, static_cast<uint8_t>(a));
+              first = std::min(first, b.now_ns());
+              for (uint64_t off = 0; off < per_agent; off += kChunk) {
+                bool ok = write ? b.mem_write(base + off, buf.data(), kChunk)
+                                : b.mem_read(base + off, buf.data(), kChunk);
+                if (!ok) throw std::runtime_error("mlc: streaming access failed");
+                if (gap_ns > 0) b.sleep_ns(gap_ns);
+              }
+              last = std::max(last, b.now_ns());
+            });
+          }
       },
-      [&](PnmDevice&, HostBridge&) {
-        const double bytes = static_cast<double>(per_agent) * agents;
+      [&](System&) {
+        const double bytes = static_cast<double>(per_agent) * agents * devices.size();
         return Stream{bytes / (last - first), bytes};
       });
 }
@@ -96,15 +99,16 @@ struct Chase {
 
 // Dependent 64 B reads at pseudo-random lines: each waits for the last.
 // Optional background streaming readers load the device meanwhile.
-Chase chase(const PlatformConfig& pc, unsigned reads, unsigned loaders, double gap_ns,
+Chase chase(const SystemConfig& sc, size_t device, unsigned reads, unsigned loaders, double gap_ns,
             double* loaded_gbps) {
   double total_ns = 0;
   cxl::LatencyBreakdown sum;
   double bg_bytes = 0, bg_first = 1e300, bg_last = 0;
   bool stop = false;
   return simulate<Chase>(
-      pc,
-      [&](PnmDevice& dev, HostBridge& host) {
+      sc, device,
+      [&](System& sys, HostBridge& host) {
+        PnmDevice& dev = sys.device(device);
         const uint64_t lines = dev.capacity_bytes() / kLine;
         const uint64_t base = dev.hpa_base();
         host.add_program([&, lines, base, devp = &dev](sw::Backend& b) {
@@ -140,12 +144,11 @@ Chase chase(const PlatformConfig& pc, unsigned reads, unsigned loaders, double g
           });
         }
       },
-      [&](PnmDevice& dev, HostBridge&) {
+      [&](System&) {
         if (loaded_gbps) *loaded_gbps = loaders ? bg_bytes / (bg_last - bg_first) : 0.0;
         cxl::LatencyBreakdown avg = sum;
         for (double* v : {&avg.downstream_link_ns, &avg.controller_ns, &avg.dram_ns, &avg.upstream_link_ns})
           *v /= reads;
-        (void)dev;
         return Chase{total_ns / reads, avg};
       });
 }
@@ -155,8 +158,8 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
   auto o = std::make_shared<MlcOpts>();
   CLI::App* sub = app.add_subcommand(
       "mlc", "memory latency checker from the host: idle latency, bandwidths, loaded latency");
-  sub->add_option("--platform", o->platform, "platform JSON file or shipped platform name")
-      ->capture_default_str();
+  add_target_options(sub, o->target);
+  sub->add_option("--device", o->device, "the device measured (index in the system file, default 0)");
   sub->add_option("--report", o->report, "write the JSON report here");
   sub->add_option("--chase-reads", o->chase_reads, "dependent reads for the idle latency")
       ->check(CLI::Range(10u, 10000000u))
@@ -168,9 +171,11 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
   return [o]() -> int {
-    PlatformConfig pc = load_platform(resolve_platform(o->platform));
-    if (!pc.cxl.present)
-      throw ConfigError(fmt::format("{}: platform has no \"cxl\" section; mlc needs a CXL device", pc.file));
+    const SystemConfig sc = select_system(o->target.system, o->target.platform);
+    if (o->device >= sc.devices.size())
+      throw ConfigError(fmt::format("--device {}: {} has {} device(s)", o->device, sc.file, sc.devices.size()));
+    const PlatformConfig& pc = sc.devices[o->device].platform;
+    const HostConfig& hc = sc.hosts.at(sc.devices[o->device].host);
     if (!o->report.empty()) check_output_path(o->report, "report");
     const uint64_t total = o->bandwidth_mib << 20;
     const cxl::LinkConfig& lc = pc.cxl.mem.link;
@@ -178,13 +183,20 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
     reads_only[cxl::MsgClass::s2m_drs] = 1000000; // a long stream: the closed form's steady state
     const double link_eff = cxl::effective_line_gbytes_per_s(lc, cxl::Direction::s2m, reads_only);
 
-    Chase idle = chase(pc, o->chase_reads, 0, 0, nullptr);
-    const double rp = 2 * pc.cxl.root_port_latency_ns;
-    Stream rd = stream(pc, o->agents, 0, total);
-    Stream wr = stream(pc, 0, o->agents, total);
+    const std::vector<size_t> one{o->device};
+    Chase idle = chase(sc, o->device, o->chase_reads, 0, 0, nullptr);
+    const double rp = 2 * hc.bridge.root_port_latency_ns;
+    Stream rd = stream(sc, one, o->agents, 0, total);
+    Stream wr = stream(sc, one, 0, o->agents, total);
     const unsigned mixed_writers = std::max(1u, o->agents / 3);
-    Stream mx = stream(pc, std::max(1u, o->agents - mixed_writers), mixed_writers, total);
-
+    Stream mx = stream(sc, one, std::max(1u, o->agents - mixed_writers), mixed_writers, total);
+    // Every device of the measured device's host at once: what the host's links carry together.
+    std::vector<size_t> all;
+    for (size_t i = 0; i < sc.devices.size(); ++i)
+      if (sc.devices[i].host == sc.devices[o->device].host) all.push_back(i);
+    const Stream rd_all = all.size() > 1 ? stream(sc, all, o->agents, 0, total) : rd;
+    std::cout << fmt::format("system {} ({}): {} device(s); measuring device {} ({})\n", sc.name, sc.file,
+                             sc.devices.size(), o->device, sc.devices[o->device].name);
     std::cout << fmt::format("platform {} ({}): CXL PCIe Gen{} x{} {} flits, link {:.1f} GB/s raw, "
                              "{:.1f} GB/s effective for reads\n",
                              pc.name, pc.file, pc.cxl.io.link_gen, lc.lanes,
@@ -199,11 +211,14 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
                              rd.gbps, 100 * rd.gbps / link_eff);
     std::cout << fmt::format("write bandwidth           {:8.2f} GB/s\n", wr.gbps);
     std::cout << fmt::format("mixed 2:1 bandwidth       {:8.2f} GB/s\n", mx.gbps);
+    if (all.size() > 1)
+      std::cout << fmt::format("read bandwidth, all {} devices of the host at once {:8.2f} GB/s\n", all.size(),
+                               rd_all.gbps);
     std::cout << "loaded latency:\n  injected GB/s   latency ns\n";
     nlohmann::ordered_json loaded = nlohmann::ordered_json::array();
     for (double gap : {2000.0, 800.0, 400.0, 200.0, 100.0, 50.0, 0.0}) {
       double bw = 0;
-      Chase c = chase(pc, std::max(200u, o->chase_reads / 10), o->agents, gap, &bw);
+      Chase c = chase(sc, o->device, std::max(200u, o->chase_reads / 10), o->agents, gap, &bw);
       std::cout << fmt::format("  {:12.2f}   {:10.1f}\n", bw, c.avg_ns);
       loaded.push_back({{"bandwidth_gbps", bw}, {"latency_ns", c.avg_ns}, {"injection_gap_ns", gap}});
     }
@@ -211,6 +226,8 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
       nlohmann::ordered_json j;
       j["schema"] = "pnmvp.mlc.v1";
       j["platform"] = pc.file;
+      j["system"] = sc.file;
+      j["device"] = sc.devices[o->device].name;
       j["idle_latency_ns"] = idle.avg_ns;
       j["latency_breakdown_ns"] = {{"root_port", rp},
                                    {"downstream_link", idle.breakdown.downstream_link_ns},
@@ -223,6 +240,7 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
       j["link_raw_gbps"] = lc.raw_gbytes_per_s();
       j["link_effective_gbps"] = link_eff;
       j["loaded_latency"] = loaded;
+      if (all.size() > 1) j["all_devices_read_bandwidth_gbps"] = rd_all.gbps;
       write_report(o->report, j);
       std::cout << "report written to " << o->report << "\n";
     }

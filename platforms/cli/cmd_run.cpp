@@ -70,7 +70,8 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
   CLI::App* sub = app.add_subcommand(
       "run", "the main job: LLM decode attention on the PNM device with each kernel, per-token throughput and energy");
   DecodeRunConfig& c = o->cfg;
-  sub->add_option("--platform", c.platform, "platform JSON file or shipped platform name")->capture_default_str();
+  sub->add_option("--system", c.system, "system file or shipped system name (default pnm-ref-system; runs on its first device)");
+  sub->add_option("--platform", c.platform, "device file or shipped name: the default system with this device");
   sub->add_option("--model", c.model, "model shape: a name in platforms/models or a JSON file")->capture_default_str();
   sub->add_option("--context", c.context, "context length in tokens")->capture_default_str();
   sub->add_option("--batch", c.batch, "sequences decoded together")->capture_default_str();

@@ -3,8 +3,7 @@
 // bandwidth against the link's flit-level limit, back-pressure from slow
 // DRAM, and CXL.io registers at the spec's offsets.
 #include "../support/systemc_test.h"
-#include "host_bridge.h"
-#include "pnm_device.h"
+#include "host_system.h"
 
 #include <cmath>
 #include <cstring>
@@ -19,16 +18,7 @@ PlatformConfig ref_platform() {
   return load_platform(std::string(PNM_SOURCE_DIR) + "/platforms/pnm-ref.json");
 }
 
-struct Rig {
-  PnmDevice dev;
-  HostBridge host;
-  explicit Rig(const PlatformConfig& pc)
-      : dev("dev", pc), host("host", HostBridgeConfig{pc.cxl.root_port_latency_ns}) {
-    host.config_socket.bind(dev.cxl_io.config_socket);
-    host.mmio_socket.bind(dev.cxl_io.mmio_socket);
-    host.mem_socket.bind(dev.cxl_mem.host_socket);
-  }
-};
+using Rig = HostSystem; // the default system's host around the platform
 } // namespace
 
 TEST_F(CxlDeviceTest, HostDataLandsAtTheDecodedDevicePhysicalAddress) {
@@ -91,7 +81,7 @@ TEST_F(CxlDeviceTest, IdleLatencyIsTheSumOfItsModelledParts) {
   });
   sc_core::sc_start();
   const cxl::LatencyBreakdown& lb = rig.dev.cxl_mem.last_breakdown();
-  const double root = 2 * pc.cxl.root_port_latency_ns;
+  const double root = 2 * rig.host.config().root_port_latency_ns;
   EXPECT_NEAR(t, root + lb.total_ns(), 1e-3);
   // Each part is what the model says it is: the controller both ways, the
   // DRAM a closed-bank read (tRCD + CL + BL/2) plus alignment to the DRAM
