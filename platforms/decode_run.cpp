@@ -167,7 +167,7 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   sc.topk = cfg.topk;
   sc.page_tokens = cfg.page_tokens;
   sc.functional = functional;
-  sc.host = {hc.attention_gflops, hc.pj_per_flop, hc.outstanding_reads};
+  sc.host = {hc.attention_gflops, hc.pj_per_flop, hc.kernel_lines_in_flight()};
 
   Snapshot s0, s1;
   double host_flops = 0;

@@ -8,6 +8,7 @@
 #include <map>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <tlm_utils/simple_target_socket.h>
 
 namespace pnm {
 
@@ -28,13 +29,25 @@ HostConfig load_host(ConfigNode& n) {
   HostConfig h;
   h.name = n.text("name", "host name (devices name their host by it)");
   h.source = n.require_source();
-  h.bridge.root_port_latency_ns =
-      n.number("root_port_latency_ns", {0, 1000}, "ns", "host root port, one way, per device link");
   h.attention_gflops = n.number("attention_gflops", {0.001, 1e7}, "GFLOP/s",
                                 "host FP32 arithmetic rate for attention (scores, softmax, weighted sum)");
   h.pj_per_flop = n.number("pj_per_flop", {0, 1e4}, "pJ", "host arithmetic energy per FLOP");
-  h.outstanding_reads = static_cast<unsigned>(
-      n.integer("outstanding_reads", {1, 4096}, "requests", "CXL.mem reads the host keeps in flight"));
+  h.cores = static_cast<unsigned>(n.integer("cores", {1, 4096}, "cores", "cores of the host"));
+  h.kernel_cores = static_cast<unsigned>(
+      n.integer("kernel_cores", {1, 4096}, "cores", "cores the host-side kernels (and mlc's bandwidth runs) use"));
+  if (h.kernel_cores > h.cores) n.fail("kernel_cores", fmt::format("exceeds the host's {} cores", h.cores));
+  h.line_fill_buffers = static_cast<unsigned>(n.integer(
+      "line_fill_buffers_per_core", {1, 1024}, "lines", "64-byte lines one core keeps in flight (L1D fill buffers)"));
+  ConfigNode lat = n.child("latency");
+  lat.require_source();
+  h.bridge.core_and_caches_ns = lat.number("core_and_caches_ns", {0, 1000}, "ns",
+                                           "one way: load issue and the L1/L2/LLC lookups a miss passes");
+  h.bridge.mesh_ns = lat.number("mesh_ns", {0, 1000}, "ns", "one way: LLC slice to the root port or memory controller");
+  h.bridge.root_port_latency_ns = lat.number("root_port_ns", {0, 1000}, "ns", "one way: the root port of each device link");
+  lat.finish();
+  ConfigNode local = n.child("local_dram");
+  local.require_source();
+  h.local_dram = dram::load_dram_config(local);
   n.finish();
   return h;
 }
@@ -151,7 +164,32 @@ SystemConfig select_system(const std::string& system, const std::string& platfor
   return system_around(load_platform(resolve_platform(platform)));
 }
 
+// The local memory port's CXL.io sockets lead here: nothing answers.
+struct System::NoDevice : sc_core::sc_module {
+  tlm_utils::simple_target_socket<NoDevice> config_socket, mmio_socket;
+  explicit NoDevice(sc_core::sc_module_name n) : sc_module(n), config_socket("config_socket"), mmio_socket("mmio_socket") {
+    config_socket.register_b_transport(this, &NoDevice::refuse);
+    mmio_socket.register_b_transport(this, &NoDevice::refuse);
+  }
+  void refuse(tlm::tlm_generic_payload& tx, sc_core::sc_time&) { tx.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE); }
+};
+
+System::~System() = default;
+
 System::System(const SystemConfig& cfg) : cfg_(cfg) {
+  for (const HostConfig& h : cfg_.hosts) {
+    LocalHost l;
+    l.dram = std::make_unique<dram::DramTlm>(fmt::format("{}_dram", h.name).c_str(), h.local_dram,
+                                             dram::Fidelity::command);
+    HostBridgeConfig local_path = h.bridge;
+    local_path.root_port_latency_ns = 0; // the mesh leads straight to the memory controller
+    l.port = std::make_unique<HostBridge>(fmt::format("{}_local", h.name).c_str(), local_path);
+    l.none = std::make_unique<NoDevice>(fmt::format("{}_no_io", h.name).c_str());
+    l.port->config_socket.bind(l.none->config_socket);
+    l.port->mmio_socket.bind(l.none->mmio_socket);
+    l.port->mem_socket.bind(l.dram->mem_socket);
+    hosts_.push_back(std::move(l));
+  }
   for (const DeviceSlot& d : cfg_.devices) {
     const HostConfig& h = cfg_.hosts.at(d.host);
     devices_.push_back(std::make_unique<PnmDevice>(d.name.c_str(), d.platform));

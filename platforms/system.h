@@ -9,6 +9,7 @@
 
 #include "host_bridge.h"
 #include "platform.h"
+#include "dram/dram_tlm.h"
 #include "pnm_device.h"
 
 #include <functional>
@@ -18,14 +19,21 @@
 
 namespace pnm {
 
-// One host ("hosts" entry): the CPU the host programs run on.
+// One host ("hosts" entry): the CPU the host programs run on, its latency
+// path to memory and its own DRAM.
 struct HostConfig {
   std::string name;
   std::string source;
-  HostBridgeConfig bridge;      // the host side of each device's root port
+  HostBridgeConfig bridge;      // the host's latency path (core and caches, mesh, root port)
   double attention_gflops = 0;  // FP32 arithmetic rate for attention on the host
   double pj_per_flop = 0;       // arithmetic energy per FLOP
-  unsigned outstanding_reads = 1; // CXL.mem reads the host keeps in flight
+  unsigned cores = 1;           // cores of the host
+  unsigned kernel_cores = 1;    // cores the host-side kernels use
+  unsigned line_fill_buffers = 1; // 64-byte lines one core keeps in flight (L1D fill buffers)
+  dram::DramSystemConfig local_dram; // the host's own DDR5, through the same DRAM model as a device's
+
+  // Lines the host-side kernels keep in flight: fill buffers x cores they use.
+  unsigned kernel_lines_in_flight() const { return line_fill_buffers * kernel_cores; }
 };
 
 // One device ("devices" entry): its device file, as the system places it.
@@ -69,6 +77,10 @@ public:
   PnmDevice& device(size_t i) { return *devices_.at(i); }
   // The root port (and driver Backend) through which device i's host reaches it.
   HostBridge& port(size_t i) { return *ports_.at(i); }
+  // Host h's own DRAM behind its memory path (host physical address 0 up),
+  // as a Backend whose CXL.io side answers nothing.
+  HostBridge& local_memory(unsigned h) { return *hosts_.at(h).port; }
+  dram::DramTlm& local_dram(unsigned h) { return *hosts_.at(h).dram; }
   // The devices host h serves, in file order.
   std::vector<size_t> devices_of(unsigned host) const;
 
@@ -83,6 +95,16 @@ private:
   SystemConfig cfg_;
   std::vector<std::unique_ptr<PnmDevice>> devices_;
   std::vector<std::unique_ptr<HostBridge>> ports_;
+  struct NoDevice; // answers the local port's CXL.io sockets: nothing there
+  struct LocalHost {
+    std::unique_ptr<dram::DramTlm> dram;
+    std::unique_ptr<HostBridge> port;
+    std::unique_ptr<NoDevice> none;
+  };
+  std::vector<LocalHost> hosts_;
+
+public:
+  ~System();
 };
 
 } // namespace pnm

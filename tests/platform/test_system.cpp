@@ -26,8 +26,11 @@ std::string write_system(const std::string& name, const std::string& text) {
 std::string two_devices(const char* second_hpa_gib, const char* second_file = "pnm-ref.json",
                         const char* extra_host_key = "") {
   return std::string(R"({"schema": "pnmvp.system.v1", "name": "t",
-    "hosts": [{"name": "h", "source": "test", "root_port_latency_ns": 12, "attention_gflops": 1000,
-               "pj_per_flop": 1, "outstanding_reads": 16)") + extra_host_key + R"(}],
+    "hosts": [{"name": "h", "source": "test", "attention_gflops": 1000, "pj_per_flop": 1, "cores": 4,
+               "kernel_cores": 2, "line_fill_buffers_per_core": 16,
+               "latency": {"source": "test", "core_and_caches_ns": 16, "mesh_ns": 10, "root_port_ns": 12},
+               "local_dram": {"source": "test", "memspec": ")" + kPlatforms + R"(/memspec/JEDEC_DDR5-4800AN_16Gb_x8.json",
+                              "channels": 1, "ranks_per_channel": 1, "controller": {}})") + extra_host_key + R"(}],
     "devices": [
       {"name": "a", "file": ")" + kPlatforms + R"(/pnm-ref.json", "host": "h", "hpa_base_gib": 256, "mmio_base_gib": 4},
       {"name": "b", "file": ")" + second_file + R"(", "host": "h", "hpa_base_gib": )" + second_hpa_gib +
@@ -132,11 +135,11 @@ TEST_F(SystemTest, UnknownDeviceFileNamesFileAndKey) {
 
 TEST_F(SystemTest, MissingAndUnknownKeysNameFileAndKey) {
   std::string text = two_devices("320");
-  text.replace(text.find("\"root_port_latency_ns\": 12, "), 28, "");
+  text.replace(text.find("\"cores\": 4,"), 11, "");
   const std::string p = write_system("missing", text);
   std::string e = error_of(p);
   EXPECT_NE(e.find(p), std::string::npos) << e;
-  EXPECT_NE(e.find("/hosts/0/root_port_latency_ns"), std::string::npos) << e;
+  EXPECT_NE(e.find("/hosts/0/cores"), std::string::npos) << e;
   EXPECT_NE(e.find("required key is missing"), std::string::npos) << e;
   const std::string q = write_system("typo", two_devices("320", "pnm-ref.json", R"(, "outstandng": 3)"));
   e = error_of(q);
