@@ -160,7 +160,16 @@ SystemConfig select_system(const std::string& system, const std::string& platfor
   if (!system.empty() && !platform.empty())
     throw ConfigError(fmt::format("--system {} and --platform {}: give one (--platform P means the default "
                                   "system {} with P as its device)", system, platform, kDefaultSystem));
-  if (platform.empty()) return load_system(resolve_platform(system.empty() ? kDefaultSystem : system));
+  if (platform.empty()) {
+    const std::string name = system.empty() ? kDefaultSystem : system;
+    std::string path;
+    try {
+      path = resolve_platform(name);
+    } catch (const ConfigError&) {
+      throw ConfigError(fmt::format("system '{}': no such file (nor in {})", name, platforms_dir()));
+    }
+    return load_system(path);
+  }
   return system_around(load_platform(resolve_platform(platform)));
 }
 

@@ -212,7 +212,8 @@ std::optional<ConfigNode> ConfigNode::child_if(const std::string& key) {
 std::vector<ConfigNode> ConfigNode::items(const std::string& key, const std::string& description) {
   const json& v = get(key);
   if (!v.is_array() || v.empty())
-    fail(key, fmt::format("expected a non-empty array ({}), found {}", description, type_name(v)));
+    fail(key, fmt::format("expected a non-empty array ({}), found {}", description,
+                          v.is_array() ? "an empty one" : type_name(v)));
   used_.insert(key);
   std::vector<ConfigNode> out;
   for (size_t i = 0; i < v.size(); ++i) {

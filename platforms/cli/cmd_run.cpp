@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "common/report.h"
 #include "decode_run.h"
+#include "system.h"
 
 #include <fmt/format.h>
 
@@ -109,6 +110,7 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
     o->cfg.overwrite = o->force;
     if (!o->report.empty()) check_output_path(o->report, "report", o->force);
     if (!o->cfg.trace_path.empty()) check_output_path(o->cfg.trace_path, "--trace", o->force);
+    select_system(o->cfg.system, o->cfg.platform); // a bad system or device file fails before the first run
     std::vector<nlohmann::ordered_json> runs;
     for (kernels::Kernel k : ks) {
       DecodeRunConfig c = o->cfg;
