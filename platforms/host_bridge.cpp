@@ -123,9 +123,10 @@ bool HostBridge::mem_read_many(const std::vector<MemSpan>& spans, unsigned lines
   // Concurrency is counted in 64-byte lines: at most `lines_in_flight` are
   // outstanding (the line fill buffers of the cores the caller uses). A span
   // goes out in pieces that end at 4 KiB page boundaries (a core's stream of
-  // misses, as its prefetchers, stops at a page); a piece of n lines holds n
-  // fill buffers until its last line is back.
+  // misses, as its prefetchers, stops at a page) and hold at most the budget;
+  // a piece of n lines holds n fill buffers until its last line is back.
   constexpr uint64_t kPage = 4096;
+  const unsigned budget = std::max(lines_in_flight, 1u);
   struct Piece {
     uint64_t hpa;
     uint8_t* dst;
@@ -135,12 +136,12 @@ bool HostBridge::mem_read_many(const std::vector<MemSpan>& spans, unsigned lines
   std::vector<Piece> pieces;
   for (const MemSpan& s : spans)
     for (uint64_t a = s.hpa; a < s.hpa + s.len;) {
-      const uint64_t end = std::min<uint64_t>(s.hpa + s.len, (a / kPage + 1) * kPage);
+      // never more lines in one piece than the budget
+      const uint64_t end = std::min({s.hpa + s.len, (a / kPage + 1) * kPage, (a / kLine + budget) * kLine});
       const auto lines = static_cast<unsigned>((end + kLine - 1) / kLine - a / kLine);
       pieces.push_back({a, static_cast<uint8_t*>(s.dst) + (a - s.hpa), static_cast<size_t>(end - a), lines});
       a = end;
     }
-  const unsigned budget = std::max(lines_in_flight, 1u);
   unsigned held = 0;
   size_t next = 0;
   bool ok = true;
@@ -148,12 +149,11 @@ bool HostBridge::mem_read_many(const std::vector<MemSpan>& spans, unsigned lines
   in_parallel(std::min<size_t>(budget, pieces.size()), [&](size_t w) {
     while (next < pieces.size()) {
       const Piece& p = pieces[next++];
-      const unsigned need = std::min(p.lines, budget); // a piece wider than the budget takes all of it
-      while (held + need > budget) sc_core::wait(freed);
-      held += need;
+      while (held + p.lines > budget) sc_core::wait(freed);
+      held += p.lines;
       lane_ = static_cast<unsigned>(w); // read before the access's first wait
       ok = mem_read(p.hpa, p.dst, p.len) && ok;
-      held -= need;
+      held -= p.lines;
       freed.notify(sc_core::SC_ZERO_TIME);
     }
   });

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <exception>
 #include <fmt/format.h>
-#include <map>
 #include <stdexcept>
 #include <sys/stat.h>
 #include <tlm_utils/simple_target_socket.h>
@@ -52,37 +51,36 @@ HostConfig load_host(ConfigNode& n) {
   return h;
 }
 
-// A device's address windows on its host: [first, end) in host physical addresses.
+// One address range a device takes on its host: [lo, hi) in host physical addresses.
 struct Window {
-  uint64_t first, end;
-  std::string what; // "devices/1 hpa window" (error text)
-  std::string key;  // where it is set
+  uint64_t lo, hi;
+  std::string what; // for the error text
+  std::string key;  // the device entry's key that places it
+  size_t device;    // index in "devices"
 };
 
+// A host's windows (each device's memory, and a GiB for its BARs) must not overlap.
 void check_windows(const SystemConfig& s, std::vector<ConfigNode>& dev_nodes) {
   for (unsigned h = 0; h < s.hosts.size(); ++h) {
-    std::vector<std::pair<Window, size_t>> ws;
+    std::vector<Window> ws;
     for (size_t i = 0; i < s.devices.size(); ++i) {
       const DeviceSlot& d = s.devices[i];
       if (d.host != h) continue;
       const uint64_t cap = dram::DramSystem(d.platform.dram).capacity_bytes();
       const uint64_t hpa = d.platform.cxl.hpa_base, mmio = d.platform.cxl.mmio_base;
-      // MMIO: the BARs are a few hundred KiB; the system gives each device a whole GiB.
-      ws.push_back({{hpa, hpa + (cap + kGiB - 1) / kGiB * kGiB,
-                     fmt::format("device {}'s memory window [{} GiB, {} GiB)", d.name, hpa / kGiB,
-                                 (hpa + cap + kGiB - 1) / kGiB),
-                     "hpa_base_gib"},
-                    i});
-      ws.push_back({{mmio, mmio + kGiB, fmt::format("device {}'s MMIO GiB at {} GiB", d.name, mmio / kGiB),
-                     "mmio_base_gib"},
-                    i});
+      const uint64_t hpa_end = hpa + (cap + kGiB - 1) / kGiB * kGiB;
+      ws.push_back({hpa, hpa_end,
+                    fmt::format("device {}'s memory window [{} GiB, {} GiB)", d.name, hpa / kGiB, hpa_end / kGiB),
+                    "hpa_base_gib", i});
+      // The BARs are a few hundred KiB; the system gives each device a whole GiB.
+      ws.push_back({mmio, mmio + kGiB, fmt::format("device {}'s MMIO GiB at {} GiB", d.name, mmio / kGiB),
+                    "mmio_base_gib", i});
     }
     for (size_t a = 0; a < ws.size(); ++a)
       for (size_t b = 0; b < a; ++b)
-        if (ws[a].first.first < ws[b].first.end && ws[b].first.first < ws[a].first.end)
-          dev_nodes[ws[a].second].fail(
-              ws[a].first.key, fmt::format("{} overlaps {} on host {}", ws[a].first.what, ws[b].first.what,
-                                           s.hosts[h].name));
+        if (ws[a].lo < ws[b].hi && ws[b].lo < ws[a].hi)
+          dev_nodes[ws[a].device].fail(
+              ws[a].key, fmt::format("{} overlaps {} on host {}", ws[a].what, ws[b].what, s.hosts[h].name));
   }
 }
 } // namespace
