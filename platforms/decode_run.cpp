@@ -73,10 +73,12 @@ void check_range(const char* flag, double v, double lo, double hi, const std::st
 
 nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   const auto wall0 = std::chrono::steady_clock::now();
-  PlatformConfig pc = load_platform(resolve_platform(cfg.platform));
-  if (!pc.cxl.present || !pc.has_engine || !pc.controller.present || !pc.host.present)
-    throw ConfigError(fmt::format("{}: `pnmvp run` needs a platform with \"cxl\", \"engine\", \"controller\" and "
-                                  "\"host\" sections (as pnm-ref.json)", pc.file));
+  SystemConfig sysc = select_system(cfg.system, cfg.platform);
+  PlatformConfig& pc = sysc.devices.front().platform; // the run uses the system's first device
+  const HostConfig& hc = sysc.hosts.at(sysc.devices.front().host);
+  if (!pc.cxl.present || !pc.has_engine || !pc.controller.present)
+    throw ConfigError(fmt::format("{}: `pnmvp run` needs a device with \"cxl\", \"engine\" and \"controller\" "
+                                  "sections (as pnm-ref.json)", pc.file));
   const kernels::ModelShape m = kernels::load_model_shape(cfg.model);
   if (m.precision != kernels::ModelShape::KvPrecision::bf16)
     throw std::invalid_argument(fmt::format("model {}: only BF16 KV caches are supported by the kernels", m.name));
@@ -133,7 +135,7 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
 
   sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
   sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
-  HostSystem sys(pc);
+  HostSystem sys(sysc);
   if (!functional) sys.dev.engine->set_mode(engine::Mode::timing_only);
   int tr_host = 0, tr_engine = 0, tr_fw = 0, tr_dram = 0, tr_link = 0;
   if (trace) {
@@ -165,7 +167,7 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   sc.topk = cfg.topk;
   sc.page_tokens = cfg.page_tokens;
   sc.functional = functional;
-  sc.host = {pc.host.attention_gflops, pc.host.pj_per_flop, pc.host.outstanding_reads};
+  sc.host = {hc.attention_gflops, hc.pj_per_flop, hc.kernel_lines_in_flight()};
 
   Snapshot s0, s1;
   double host_flops = 0;
@@ -280,7 +282,7 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   br["engine_compute"] = (s1.engine_compute_pj - s0.engine_compute_pj) * per_tok;
   br["sram"] = (s1.sram_pj - s0.sram_pj) * per_tok;
   br["controller"] = (s1.controller_pj - s0.controller_pj) * per_tok;
-  br["host_compute"] = host_flops * pc.host.pj_per_flop * per_tok;
+  br["host_compute"] = host_flops * hc.pj_per_flop * per_tok;
   double total_uj = 0;
   for (auto& [k, v] : br.items()) total_uj += v.get<double>();
 
@@ -288,6 +290,7 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   nlohmann::ordered_json r;
   r["schema"] = "pnmvp.run.v1";
   r["platform"] = pc.name;
+  r["system"] = sysc.name;
   r["model"] = m.name;
   r["kernel"] = kernels::kernel_name(cfg.kernel);
   r["context"] = cfg.context;

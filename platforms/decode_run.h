@@ -1,4 +1,5 @@
-// The main job: decode-attention steps of an LLM on one host + PNM device,
+// The main job: decode-attention steps of an LLM on one host + PNM device
+// (the system's first device),
 // with one of the four kernels (sw/kernels), measured end to end.
 //
 // What is simulated in detail: `layers_simulated` layers (default 1) of the
@@ -22,7 +23,8 @@
 namespace pnm {
 
 struct DecodeRunConfig {
-  std::string platform = "pnm-ref";
+  std::string system;   // system file or shipped name ("": the default, pnm-ref-system)
+  std::string platform; // or a device file: the default system around it
   std::string model = "llama-3.1-8b";
   uint32_t context = 32768;
   unsigned batch = 1;

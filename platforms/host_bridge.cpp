@@ -50,7 +50,7 @@ bool HostBridge::access(tlm_utils::simple_initiator_socket<HostBridge>& s, bool 
   tx.set_data_length(static_cast<unsigned>(len));
   tx.set_streaming_width(static_cast<unsigned>(len));
   tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  sc_core::sc_time delay(2 * cfg_.root_port_latency_ns, sc_core::SC_NS);
+  sc_core::sc_time delay(&s == &mem_socket ? cfg_.mem_path_ns() : cfg_.io_path_ns(), sc_core::SC_NS);
   const unsigned lane = lane_;
   const double start_ns = now_ns();
   s->b_transport(tx, delay);
@@ -105,26 +105,89 @@ bool HostBridge::mem_write(uint64_t hpa, const void* src, size_t len) {
   return access(mem_socket, true, hpa, const_cast<void*>(src), len);
 }
 
-bool HostBridge::mem_read_many(const std::vector<MemSpan>& spans, unsigned concurrency) {
-  // Worker threads take the next span in turn (cooperative scheduling: the
-  // shared index needs no lock), so up to `concurrency` reads overlap.
-  size_t next = 0;
-  bool ok = true;
-  const size_t workers = std::min<size_t>(std::max(concurrency, 1u), spans.size());
+namespace {
+constexpr uint64_t kLine = 64;
+
+// Runs `work(w)` in `workers` threads (cooperative: shared state needs no
+// lock) and waits for all of them.
+void in_parallel(size_t workers, const std::function<void(size_t)>& work) {
   sc_core::sc_event_and_list all_done;
   std::vector<sc_core::sc_process_handle> threads;
-  for (size_t w = 0; w < workers; ++w)
-    threads.push_back(sc_core::sc_spawn([&, w]() {
-      while (next < spans.size()) {
-        const MemSpan& s = spans[next++];
-        lane_ = static_cast<unsigned>(w); // read before the access's first wait
-        ok = mem_read(s.hpa, s.dst, s.len) && ok;
-      }
-    }));
+  for (size_t w = 0; w < workers; ++w) threads.push_back(sc_core::sc_spawn([&work, w]() { work(w); }));
   for (auto& t : threads) all_done &= t.terminated_event();
   if (workers) sc_core::wait(all_done);
+}
+} // namespace
+
+bool HostBridge::mem_read_many(const std::vector<MemSpan>& spans, unsigned lines_in_flight) {
+  // Concurrency is counted in 64-byte lines: at most `lines_in_flight` are
+  // outstanding (the line fill buffers of the cores the caller uses). A span
+  // goes out in pieces that end at 4 KiB page boundaries (a core's stream of
+  // misses, as its prefetchers, stops at a page) and hold at most the budget;
+  // a piece of n lines holds n fill buffers until its last line is back.
+  constexpr uint64_t kPage = 4096;
+  const unsigned budget = std::max(lines_in_flight, 1u);
+  struct Piece {
+    uint64_t hpa;
+    uint8_t* dst;
+    size_t len;
+    unsigned lines;
+  };
+  std::vector<Piece> pieces;
+  for (const MemSpan& s : spans)
+    for (uint64_t a = s.hpa; a < s.hpa + s.len;) {
+      // never more lines in one piece than the budget
+      const uint64_t end = std::min({s.hpa + s.len, (a / kPage + 1) * kPage, (a / kLine + budget) * kLine});
+      const auto lines = static_cast<unsigned>((end + kLine - 1) / kLine - a / kLine);
+      pieces.push_back({a, static_cast<uint8_t*>(s.dst) + (a - s.hpa), static_cast<size_t>(end - a), lines});
+      a = end;
+    }
+  unsigned held = 0;
+  size_t next = 0;
+  bool ok = true;
+  sc_core::sc_event freed;
+  in_parallel(std::min<size_t>(budget, pieces.size()), [&](size_t w) {
+    while (next < pieces.size()) {
+      const Piece& p = pieces[next++];
+      while (held + p.lines > budget) sc_core::wait(freed);
+      held += p.lines;
+      lane_ = static_cast<unsigned>(w); // read before the access's first wait
+      ok = mem_read(p.hpa, p.dst, p.len) && ok;
+      held -= p.lines;
+      freed.notify(sc_core::SC_ZERO_TIME);
+    }
+  });
   lane_ = 0;
   return ok;
+}
+
+HostBridge::MixCount HostBridge::mem_stream_lines(uint64_t base, uint64_t lines, unsigned reads, unsigned writes,
+                                                  unsigned lines_in_flight) {
+  // Lines go in order from `base`, in blocks of 16 (1 KiB, a line per
+  // channel or more of any interleaved memory): of every `reads + writes`
+  // blocks the first `reads` are read and the rest written, so every channel
+  // sees the mix and reads and writes share rows as a streaming copy does.
+  // `lines` is rounded down to whole periods (at least one) so the counts
+  // keep the ratio exactly.
+  MixCount n;
+  uint64_t next = 0;
+  constexpr uint64_t kBlock = 16;
+  const unsigned period = std::max(1u, reads + writes);
+  lines = std::max<uint64_t>(1, lines / (kBlock * period)) * kBlock * period;
+  in_parallel(std::min<uint64_t>(std::max(lines_in_flight, 1u), lines), [&](size_t w) {
+    uint8_t buf[kLine] = {};
+    while (next < lines) {
+      const uint64_t i = next++;
+      const bool write = (i / kBlock) % period >= reads;
+      const uint64_t addr = base + i * kLine;
+      lane_ = static_cast<unsigned>(w);
+      const bool ok = write ? mem_write(addr, buf, kLine) : mem_read(addr, buf, kLine);
+      (write ? n.writes : n.reads) += 1;
+      n.ok = n.ok && ok;
+    }
+  });
+  lane_ = 0;
+  return n;
 }
 
 bool HostBridge::wait_for_interrupt(double timeout_ns) {

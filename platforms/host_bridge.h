@@ -5,8 +5,12 @@
 //
 // Sockets: config_socket (PCIe configuration space of the device),
 // mmio_socket (BAR register space), mem_socket (CXL.mem, host physical
-// addresses). Every transaction crosses the root port twice (request out,
-// completion back): 2 x root_port_latency_ns is added to each.
+// addresses). Every transaction crosses the host's latency path twice
+// (request out, completion back): a CXL.mem load goes through the core and
+// its caches (core_and_caches_ns), the mesh (mesh_ns) and the root port
+// (root_port_latency_ns); an uncached CXL.io access skips the cache lookups.
+// The same class with no root port in front of the host's own DRAM is the
+// host's local memory (system.h).
 #pragma once
 
 #include "driver/backend.h"
@@ -21,6 +25,12 @@ namespace pnm {
 
 struct HostBridgeConfig {
   double root_port_latency_ns = 0; // one way, host side of the link
+  double core_and_caches_ns = 0;   // one way: load issue, L1/L2/LLC miss path (CXL.mem and local loads)
+  double mesh_ns = 0;              // one way: LLC slice to the root port or memory controller
+
+  // Added to each transaction, both ways.
+  double mem_path_ns() const { return 2 * (core_and_caches_ns + mesh_ns + root_port_latency_ns); }
+  double io_path_ns() const { return 2 * (mesh_ns + root_port_latency_ns); }
 };
 
 class HostBridge : public sc_core::sc_module, public sw::Backend {
@@ -38,6 +48,7 @@ public:
   // the simulation stops when all have returned.
   void add_program(std::function<void(sw::Backend&)> program);
   bool program_done() const { return done_; }
+  const HostBridgeConfig& config() const { return cfg_; }
 
   // The device's interrupt (MSI) arrives here.
   void interrupt();
@@ -50,7 +61,19 @@ public:
   void mmio_write64(uint64_t addr, uint64_t value) override;
   bool mem_read(uint64_t hpa, void* dst, size_t len) override;
   bool mem_write(uint64_t hpa, const void* src, size_t len) override;
-  bool mem_read_many(const std::vector<MemSpan>& spans, unsigned concurrency) override;
+  // Keeps up to `lines_in_flight` 64-byte lines of the spans outstanding
+  // (the host's line fill buffers); pieces of a span end at 4 KiB pages.
+  bool mem_read_many(const std::vector<MemSpan>& spans, unsigned lines_in_flight) override;
+  // Reads and writes about `lines` 64-byte lines (whole periods) from `base`
+  // on, in 1 KiB blocks: `reads` of every `reads + writes` blocks read, the
+  // rest written, with up to `lines_in_flight` lines outstanding (mlc's
+  // bandwidth runs). Counts what it issued.
+  struct MixCount {
+    uint64_t reads = 0, writes = 0;
+    bool ok = true;
+  };
+  MixCount mem_stream_lines(uint64_t base, uint64_t lines, unsigned reads, unsigned writes,
+                            unsigned lines_in_flight);
   bool wait_for_interrupt(double timeout_ns) override;
   double now_ns() override;
   void sleep_ns(double ns) override;

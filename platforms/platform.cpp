@@ -25,42 +25,63 @@ std::string resolve_platform(const std::string& name) {
   throw ConfigError(fmt::format("platform '{}': no such file (nor in {})", name, platforms_dir()));
 }
 
+// The link section's keys, in one place: a device file's cxl.link (every key
+// required) and a system file's link entry (`base` given: every key optional,
+// defaulting to the device's value, so the entry overrides what it names).
+void read_link(ConfigNode& link, CxlPlatformConfig& c, const CxlPlatformConfig* base) {
+  const cxl::LinkConfig* bl = base ? &base->mem.link : nullptr;
+  auto num = [&](const char* key, double dflt, Range r, const char* unit, const char* what) {
+    return bl ? link.number_or(key, dflt, r, unit, what) : link.number(key, r, unit, what);
+  };
+  auto whole = [&](const char* key, int64_t dflt, Range r, const char* unit, const char* what) {
+    return bl ? link.integer_or(key, dflt, r, unit, what) : link.integer(key, r, unit, what);
+  };
+  const int gen = static_cast<int>(whole("pcie_generation", bl ? base->io.link_gen : 0, {5, 6}, "",
+                                         "PCIe generation under CXL: 5 (32 GT/s, 68B flits) or 6 (64 GT/s, 256B flits)"));
+  const unsigned lanes =
+      static_cast<unsigned>(whole("lanes", bl ? base->io.link_width : 0, {1, 16}, "", "link width"));
+  if (lanes & (lanes - 1)) link.fail("lanes", "must be 1, 2, 4, 8 or 16");
+  cxl::LinkConfig l = gen == 5 ? cxl::LinkConfig::pcie_gen5(lanes) : cxl::LinkConfig::pcie_gen6(lanes);
+  const bool keep_flit = bl && gen == static_cast<int>(base->io.link_gen);
+  const std::string flits = link.choice_or(
+      "flit", keep_flit ? (bl->flit_mode == cxl::FlitMode::flit68 ? "68B" : "256B") : gen == 5 ? "68B" : "256B",
+      {"68B", "256B"}, "CXL flit format");
+  if (gen == 5 && flits == "256B") link.fail("flit", "256B flits need PCIe Gen6 flit mode");
+  l.flit_mode = flits == "68B" ? cxl::FlitMode::flit68 : cxl::FlitMode::flit256;
+  l.port_latency_ps = static_cast<cxl::Picos>(
+      num("port_latency_ns", bl ? bl->port_latency_ps / 1e3 : 0, {0, 1000}, "ns",
+          "one-way latency of the device's port and wire, per direction") * 1e3);
+  l.credit_return_ps = static_cast<cxl::Picos>(
+      num("credit_return_ns", bl ? bl->credit_return_ps / 1e3 : 0, {0, 1000}, "ns",
+          "time for a freed buffer entry's credit to reach the sender") * 1e3);
+  const auto entries = static_cast<uint32_t>(whole("rx_buffer_entries", bl ? bl->rx_buffer_entries[0] : 0, {1, 4096},
+                                                   "messages", "receiver buffer per CXL.mem channel (credits)"));
+  l.rx_buffer_entries = {entries, entries, entries, entries};
+  l.energy_pj_per_bit = num("energy_pj_per_bit", bl ? bl->energy_pj_per_bit : 0, {0, 100}, "pJ/bit",
+                            "link energy per bit on the wire");
+  c.link_energy_source = bl ? link.text_or("energy_source", base->link_energy_source,
+                                           "where energy_pj_per_bit comes from")
+                            : link.text("energy_source", "where energy_pj_per_bit comes from");
+  link.finish();
+  l.validate();
+  c.mem.link = l;
+  c.io.link_gen = static_cast<unsigned>(gen);
+  c.io.link_width = lanes;
+  c.io.flit_256b = l.flit_mode == cxl::FlitMode::flit256;
+}
+
 namespace {
 CxlPlatformConfig load_cxl(ConfigNode n) {
   CxlPlatformConfig c;
   c.present = true;
   auto link = n.child("link");
   link.require_source();
-  const int gen = static_cast<int>(link.integer("pcie_generation", {5, 6}, "",
-                                                "PCIe generation under CXL: 5 (32 GT/s, 68B flits) or 6 (64 GT/s, 256B flits)"));
-  const unsigned lanes = static_cast<unsigned>(link.integer("lanes", {1, 16}, "", "link width"));
-  if (lanes & (lanes - 1)) link.fail("lanes", "must be 1, 2, 4, 8 or 16");
-  cxl::LinkConfig l = gen == 5 ? cxl::LinkConfig::pcie_gen5(lanes) : cxl::LinkConfig::pcie_gen6(lanes);
-  const std::string flits = link.choice_or("flit", gen == 5 ? "68B" : "256B", {"68B", "256B"},
-                                           "CXL flit format");
-  if (gen == 5 && flits == "256B") link.fail("flit", "256B flits need PCIe Gen6 flit mode");
-  l.flit_mode = flits == "68B" ? cxl::FlitMode::flit68 : cxl::FlitMode::flit256;
-  l.port_latency_ps = static_cast<cxl::Picos>(
-      link.number("port_latency_ns", {0, 1000}, "ns", "one-way latency of the device's port and wire, per direction") * 1e3);
-  l.credit_return_ps = static_cast<cxl::Picos>(
-      link.number("credit_return_ns", {0, 1000}, "ns", "time for a freed buffer entry's credit to reach the sender") * 1e3);
-  const auto entries = static_cast<uint32_t>(link.integer("rx_buffer_entries", {1, 4096}, "messages",
-                                                          "receiver buffer per CXL.mem channel (credits)"));
-  l.rx_buffer_entries = {entries, entries, entries, entries};
-  l.energy_pj_per_bit = link.number("energy_pj_per_bit", {0, 100}, "pJ/bit", "link energy per bit on the wire");
-  c.link_energy_source = link.text("energy_source", "where energy_pj_per_bit comes from");
-  link.finish();
-  l.validate();
-  c.mem.link = l;
+  read_link(link, c, nullptr);
   c.mem.controller_latency_ps = static_cast<cxl::Picos>(
       n.number("controller_latency_ns", {0, 1000}, "ns", "device CXL.mem controller, per direction") * 1e3);
   c.register_latency_ns = n.number("register_latency_ns", {0, 10000}, "ns", "CXL.io register access in the device");
-  c.root_port_latency_ns = n.number("root_port_latency_ns", {0, 1000}, "ns", "host root port, one way");
   c.hpa_base = static_cast<uint64_t>(n.integer("hpa_base_gib", {1, 1 << 20}, "GiB", "host physical address of device memory")) << 30;
   c.mmio_base = static_cast<uint64_t>(n.integer("mmio_base_gib", {1, 1 << 20}, "GiB", "host physical address of BAR0")) << 30;
-  c.io.link_gen = static_cast<unsigned>(gen);
-  c.io.link_width = lanes;
-  c.io.flit_256b = l.flit_mode == cxl::FlitMode::flit256;
   c.io.mailbox_payload_log2 = static_cast<unsigned>(
       n.integer_or("mailbox_payload_log2", 11, {8, 20}, "", "mailbox payload size = 2^n bytes"));
   n.finish();
@@ -109,17 +130,6 @@ PlatformConfig load_platform(const std::string& path) {
       k.firmware = (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) + "/" + k.firmware;
     }
     ct->finish();
-  }
-  if (auto h = root.child_if("host")) {
-    HostPlatformConfig& k = p.host;
-    k.present = true;
-    k.source = h->require_source();
-    k.attention_gflops = h->number("attention_gflops", {0.001, 1e7}, "GFLOP/s",
-                                   "host FP32 arithmetic rate for attention (scores, softmax, weighted sum)");
-    k.pj_per_flop = h->number("pj_per_flop", {0, 1e4}, "pJ", "host arithmetic energy per FLOP");
-    k.outstanding_reads = static_cast<unsigned>(h->integer("outstanding_reads", {1, 4096}, "requests",
-                                                           "CXL.mem reads the host keeps in flight"));
-    h->finish();
   }
   if (root.has("datapath"))
     p.datapath = root.choice("datapath", {"twin", "rtl"},

@@ -15,13 +15,13 @@
 
 namespace pnm {
 
-// The device's CXL port and the host's side of the link ("cxl" section).
+// The device's CXL port and its link ("cxl" section); where the host maps
+// it comes from the device file or, in a system, from the system file.
 struct CxlPlatformConfig {
   bool present = false;
   cxl::CxlMemConfig mem;
   cxl::CxlIoConfig io;
   double register_latency_ns = 0; // CXL.io register access inside the device
-  double root_port_latency_ns = 0; // host root port, one way
   uint64_t hpa_base = 0;  // where the host maps device memory (HDM decoder 0)
   uint64_t mmio_base = 0; // where the host places BAR0 (BAR2 follows)
   std::string link_energy_source;
@@ -35,16 +35,6 @@ struct ControllerPlatformConfig {
   uint64_t quantum_instructions = 10000;
 };
 
-// The host CPU the kernels run on ("host" section): what the host-side
-// parts of the attention kernels cost.
-struct HostPlatformConfig {
-  bool present = false;
-  double attention_gflops = 0;  // FP32 arithmetic rate for attention on the host
-  double pj_per_flop = 0;       // arithmetic energy per FLOP
-  unsigned outstanding_reads = 1; // CXL.mem reads the host keeps in flight
-  std::string source;
-};
-
 struct PlatformConfig {
   std::string file;
   std::string name;
@@ -52,7 +42,6 @@ struct PlatformConfig {
   dram::DramSystemConfig dram;
   CxlPlatformConfig cxl;
   ControllerPlatformConfig controller;
-  HostPlatformConfig host;
   bool has_engine = false;
   engine::EngineConfig engine;
   std::string datapath = "twin"; // "twin" (C++) or "rtl" (Verilated): bit-identical
@@ -62,6 +51,11 @@ struct PlatformConfig {
 };
 
 PlatformConfig load_platform(const std::string& path);
+
+// Reads a CXL "link" section into `c`. Without `base` every key is required
+// (a device file's cxl.link); with it every key is optional and defaults to
+// base's value (a system file's link entry overriding the device's link).
+void read_link(ConfigNode& link, CxlPlatformConfig& c, const CxlPlatformConfig* base);
 
 // The folder holding the shipped platforms (build-time source path, or
 // $PNMVP_PLATFORMS when set, e.g. after installation).

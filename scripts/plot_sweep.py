@@ -18,6 +18,8 @@ import sys
 
 # Columns the plots read; the rest of summary.csv (step_latency_us, wall_s, report, ...) is ignored.
 KEY_COLUMNS = ["platform", "model", "kernel", "context", "batch", "topk"]
+# Read when present (sweeps since system files): the system each point ran on.
+OPTIONAL_KEY_COLUMNS = ["system"]
 VALUE_COLUMNS = ["tokens_per_s", "link_bytes_per_token", "dram_bandwidth_utilization"]
 ENERGY_PREFIX, ENERGY_SUFFIX, ENERGY_TOTAL = "energy_", "_uj", "energy_per_token_uj"
 # Beyond this many bars the energy plot shows only the largest context: unreadable otherwise.
@@ -74,7 +76,7 @@ def read_summary(path):
                 raise InputError(f"{path}:{line}: more fields than the header's {len(header)}")
             if all(not (v or "").strip() for v in rec.values()):
                 continue  # blank line
-            row = {c: (rec.get(c) or "").strip() for c in KEY_COLUMNS}
+            row = {c: (rec.get(c) or "").strip() for c in KEY_COLUMNS + OPTIONAL_KEY_COLUMNS}
             row["context"] = number(path, line, "context", row["context"], integer=True)
             for c in VALUE_COLUMNS:
                 row[c] = number(path, line, c, (rec.get(c) or "").strip())
@@ -95,7 +97,7 @@ def series_key_columns(rows):
     def varies(c):
         seen = {}
         return any(seen.setdefault(r["kernel"], r[c]) != r[c] for r in rows)
-    return ["kernel"] + [c for c in ("platform", "model", "batch", "topk") if varies(c)]
+    return ["kernel"] + [c for c in ("system", "platform", "model", "batch", "topk") if varies(c)]
 
 
 def series_label(row, cols):

@@ -209,6 +209,22 @@ std::optional<ConfigNode> ConfigNode::child_if(const std::string& key) {
   return child(key);
 }
 
+std::vector<ConfigNode> ConfigNode::items(const std::string& key, const std::string& description) {
+  const json& v = get(key);
+  if (!v.is_array() || v.empty())
+    fail(key, fmt::format("expected a non-empty array ({}), found {}", description,
+                          v.is_array() ? "an empty one" : type_name(v)));
+  used_.insert(key);
+  std::vector<ConfigNode> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string at = fmt::format("{}/{}/{}", path_, key, i);
+    if (!v[i].is_object())
+      throw ConfigError(fmt::format("{}: {}: expected an object, found {}", file_, at, type_name(v[i])));
+    out.push_back(ConfigNode(params_, file_, &v[i], at, source_, owner_));
+  }
+  return out;
+}
+
 ConfigNode ConfigNode::child_or_include(const std::string& key) {
   const json& v = get(key);
   if (v.is_object()) return child(key);

@@ -68,6 +68,8 @@ public:
 
   ConfigNode child(const std::string& key);
   std::optional<ConfigNode> child_if(const std::string& key);
+  // A non-empty JSON array of objects, one node per element ("key/0", "key/1", ...).
+  std::vector<ConfigNode> items(const std::string& key, const std::string& description);
   // A string naming another JSON file (relative to this file's folder) or an inline object.
   ConfigNode child_or_include(const std::string& key);
 

@@ -37,7 +37,7 @@ constexpr unsigned kMaxHeadDim = 256;     // PNM_JOB_ERR_BAD_HEAD_DIM above this
 constexpr uint64_t kMaxSeqLen = 1u << 24; // PNM_JOB_ERR_BAD_SEQ_LEN above this
 
 struct AttendOpts {
-  std::string platform = "pnm-ref";
+  Target target;
   std::string q, k, v, out;
   int64_t topk = 0;
   std::string datapath; // empty: the platform's
@@ -148,7 +148,8 @@ bool input_status(uint16_t st) {
   }
 }
 
-Outcome run_job(const PlatformConfig& pc, const Problem& p, uint32_t topk) {
+Outcome run_job(const SystemConfig& sc, const Problem& p, uint32_t topk) {
+  const PlatformConfig& pc = sc.devices.front().platform;
   const uint64_t q_bytes = p.q.size() * 2, kv_bytes = p.k.size() * 2;
   const uint64_t o_bytes = uint64_t{p.s.heads} * p.s.head_dim * 4;
   // Rings and descriptor slots of a 2-entry queue, alignment padding: well under 4 KiB.
@@ -157,7 +158,7 @@ Outcome run_job(const PlatformConfig& pc, const Problem& p, uint32_t topk) {
 
   sc_core::sc_curr_simcontext = new sc_core::sc_simcontext(); // each HostSystem needs a fresh kernel
   sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
-  HostSystem sys(pc);
+  HostSystem sys(sc);
   Outcome r;
   sys.run([&](sw::Backend& b) {
     b.sleep_ns(10000); // firmware boot
@@ -221,10 +222,11 @@ Outcome run_job(const PlatformConfig& pc, const Problem& p, uint32_t topk) {
 }
 
 int attend(const AttendOpts& o, bool topk_given, bool scale_given) {
-  PlatformConfig pc = load_platform(resolve_platform(o.platform));
-  if (!pc.cxl.present || !pc.controller.present || !pc.has_engine)
+  SystemConfig sc = select_system(o.target.system, o.target.platform);
+  PlatformConfig& pc = sc.devices.front().platform; // attend runs on the system's first device
+  if (!pc.controller.present || !pc.has_engine)
     throw ConfigError(fmt::format(
-        "{}: attend needs a platform with \"cxl\", \"controller\" and \"engine\" sections", pc.file));
+        "{}: attend needs a device with \"cxl\", \"controller\" and \"engine\" sections", pc.file));
   if (!o.datapath.empty()) pc.datapath = o.datapath == "model" ? "twin" : "rtl";
   // Everything the host can check is checked before the device boots.
   if (topk_given && (o.topk < 1 || o.topk > UINT32_MAX))
@@ -243,7 +245,7 @@ int attend(const AttendOpts& o, bool topk_given, bool scale_given) {
   p.s.scale = scale_given ? o.scale : 1.0 / std::sqrt(double(p.s.head_dim));
   const uint32_t topk = topk_given ? static_cast<uint32_t>(o.topk) : 0;
 
-  const Outcome r = run_job(pc, p, topk);
+  const Outcome r = run_job(sc, p, topk);
   npy::write_f32(o.out, p.q_shape, r.o.data(), o.force);
 
   const char* dp = pc.datapath == "rtl" ? "rtl" : "model";
@@ -304,8 +306,7 @@ std::function<int()> add_attend(CLI::App& app, const Globals&) {
   CLI::Option* scale = sub->add_option("--scale", o->scale, "score scale (default 1/sqrt(head_dim))");
   sub->add_flag("--force", o->force, "replace --out if it exists");
   sub->add_flag("--json", o->json, "print the summary as one JSON object");
-  sub->add_option("--platform", o->platform, "platform JSON file or shipped platform name")
-      ->capture_default_str();
+  add_target_options(sub, o->target);
   sub->footer(
       "The engine computes in BF16: Q, K and V are rounded to BF16 (nearest even) before they go to the "
       "device; scores, softmax and O are FP32. Query heads must be a multiple of KV heads (GQA); head_dim a "

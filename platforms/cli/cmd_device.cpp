@@ -5,13 +5,14 @@
 // field names are the CXL specification's (snake_case, as Linux names them).
 #include "commands.h"
 #include "driver/device.h"
-#include "host_system.h"
+#include "system.h"
 #include "mbox/mbox_decode.h"
 #include "mbox/mbox_script.h"
 #include "platform.h"
 #include "pnm_mailbox.h"
 #include "pnm_poison.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fmt/format.h>
@@ -39,26 +40,34 @@ struct InputError : std::runtime_error {
 };
 
 struct DeviceOpts {
-  std::string platform = "pnm-ref";
+  Target target;
+  unsigned device = 0; // which of the system's devices
   bool json = false;
   std::string dpa, length;
 };
 
-PlatformConfig device_platform(const std::string& name, const char* what) {
-  PlatformConfig pc = load_platform(resolve_platform(name));
-  if (!pc.cxl.present || !pc.controller.present)
-    throw ConfigError(fmt::format("{}: platform needs a \"cxl\" and a \"controller\" section for {}", pc.file,
-                                  what));
-  return pc;
+SystemConfig device_system(const Target& t, unsigned device, const char* what) {
+  SystemConfig sc = select_system(t.system, t.platform);
+  if (device >= sc.devices.size())
+    throw InputError(fmt::format("--device {}: {} has {} device(s) (0..{})", device, sc.name, sc.devices.size(),
+                                 sc.devices.size() - 1));
+  const PlatformConfig& pc = sc.devices[device].platform;
+  if (!pc.controller.present)
+    throw ConfigError(fmt::format("{}: device needs a \"controller\" section for {}", pc.file, what));
+  return sc;
 }
 
-// Boots the device on a fresh SystemC kernel (each HostSystem needs its own)
-// and runs `program` against it through the driver.
-void with_device(const PlatformConfig& pc, const std::function<void(sw::Device&)>& program) {
+// Boots the system on a fresh SystemC kernel (each System needs its own)
+// and runs `program` against device `device` through the driver.
+void with_device(const SystemConfig& sc, unsigned device, const std::function<void(sw::Device&)>& program) {
   sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
   sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
-  HostSystem sys(pc);
-  sys.run([&](sw::Backend& b) {
+  System sys(sc);
+  const std::vector<size_t> mine = sys.devices_of(0);
+  const auto k = std::find(mine.begin(), mine.end(), size_t{device});
+  if (k == mine.end()) throw InputError(fmt::format("--device {}: not on the system's first host", device));
+  sys.run_host([&](const std::vector<sw::Backend*>& backends) {
+    sw::Backend& b = *backends[static_cast<size_t>(k - mine.begin())];
     b.sleep_ns(10000); // firmware boot
     sw::Device dev(b);
     program(dev);
@@ -263,7 +272,8 @@ bool wait_mailbox_idle(sw::Device& dev, double timeout_ns) {
 }
 
 struct ScriptOpts {
-  std::string platform = "pnm-ref";
+  Target target;
+  unsigned device = 0;
   std::string script;
   double timeout_ms = 2000;
 };
@@ -276,10 +286,10 @@ int run_script(const ScriptOpts& o) {
     std::cerr << "pnmvp: mailbox script error: " << e.what() << "\n";
     return 2;
   }
-  const PlatformConfig pc = device_platform(o.platform, "mailbox");
+  const SystemConfig sc = device_system(o.target, o.device, "mailbox");
   unsigned timeouts = 0;
   try {
-    with_device(pc, [&](sw::Device& dev) {
+    with_device(sc, o.device, [&](sw::Device& dev) {
       // The script is valid for any mailbox; this one's payload size is known only now.
       for (const auto& c : cmds)
         if (c.payload.size() > dev.mailbox_payload_bytes())
@@ -329,8 +339,8 @@ int guarded(const std::function<int()>& body) {
 }
 
 void add_common(CLI::App* sub, DeviceOpts& o, bool json = true) {
-  sub->add_option("--platform", o.platform, "platform JSON file or shipped platform name")
-      ->capture_default_str();
+  add_target_options(sub, o.target);
+  sub->add_option("--device", o.device, "which device of the system (index in its file, default 0)");
   if (json) sub->add_flag("--json", o.json, "print one JSON object with the decoded fields (CXL spec names)");
   sub->footer(kExitCodes);
 }
@@ -344,9 +354,9 @@ std::function<int()> add_query(CLI::App& app, const char* name, const char* help
   CLI::App* sub = app.add_subcommand(name, help);
   add_common(sub, *o);
   return [o, name, opcode, command_name, print]() {
-    const PlatformConfig pc = device_platform(o->platform, name);
+    const SystemConfig sc = device_system(o->target, o->device, name);
     int rc = 0;
-    with_device(pc, [&](sw::Device& dev) {
+    with_device(sc, o->device, [&](sw::Device& dev) {
       const sw::MailboxResult r = dev.mailbox(opcode);
       if (r.return_code != PNM_MBOX_RC_SUCCESS) {
         rc = refused(opcode, r.return_code, command_name, "", o->json);
@@ -404,9 +414,9 @@ std::function<int()> add_poison(CLI::App& app, const Globals&) {
           throw InputError(fmt::format("--length {}: must be a positive multiple of {} bytes", o->length,
                                        PNM_POISON_LINE_BYTES));
       }
-      const PlatformConfig pc = device_platform(o->platform, "poison");
+      const SystemConfig sc = device_system(o->target, o->device, "poison");
       int rc = 0;
-      with_device(pc, [&](sw::Device& dev) {
+      with_device(sc, o->device, [&](sw::Device& dev) {
         if (list->parsed()) {
           uint64_t units = 0;
           if (length) {
@@ -437,8 +447,8 @@ std::function<int()> add_mailbox(CLI::App& app, const Globals&) {
   sub->add_option("--timeout-ms", o->timeout_ms, "simulated time to wait for each answer")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  sub->add_option("--platform", o->platform, "platform JSON file or shipped platform name")
-      ->capture_default_str();
+  add_target_options(sub, o->target);
+  sub->add_option("--device", o->device, "which device of the system (index in its file, default 0)");
   sub->footer(
       "The whole script is parsed before the device boots: a bad line is reported as FILE:LINE and nothing "
       "runs. Every command's line has its return code and name, the output payload in hex and, on Success, "

@@ -7,6 +7,7 @@
 #include "dram/command_trace.h"
 #include "dram/dram_replay.h"
 #include "platform.h"
+#include "system.h"
 
 #include <fmt/format.h>
 #include <iostream>
@@ -150,13 +151,17 @@ std::function<int()> add_dram(CLI::App& app, const Globals&) {
 
 std::function<int()> add_params(CLI::App& app, const Globals&) {
   auto platform = std::make_shared<std::string>(kDefaultDramPlatform);
-  CLI::App* sub = app.add_subcommand("params", "list every parameter a platform sets, with "
+  auto system = std::make_shared<std::string>();
+  CLI::App* sub = app.add_subcommand("params", "list every parameter a platform (or a system file) sets, with "
                                                "unit, range, description and source");
   sub->add_option("--platform", *platform, "platform JSON file or shipped platform name")
       ->capture_default_str();
-  return [platform]() -> int {
-    PlatformConfig pc = load_platform(resolve_platform(*platform));
-    for (const auto& p : pc.params)
+  sub->add_option("--system", *system, "a system file or shipped system name instead: its own parameters "
+                                       "(hosts, device placement, link overrides)");
+  return [platform, system]() -> int {
+    const std::vector<ParamRecord> params =
+        system->empty() ? load_platform(resolve_platform(*platform)).params : select_system(*system, "").params;
+    for (const auto& p : params)
       std::cout << fmt::format("{:<48} {:>12} {:<8} {:<22} {}{}\n", p.path, p.value, p.unit,
                                p.range, p.description,
                                p.source.empty() ? "" : " [source: " + p.source + "]");

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "common/report.h"
 #include "decode_run.h"
+#include "system.h"
 
 #include <fmt/format.h>
 
@@ -70,7 +71,8 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
   CLI::App* sub = app.add_subcommand(
       "run", "the main job: LLM decode attention on the PNM device with each kernel, per-token throughput and energy");
   DecodeRunConfig& c = o->cfg;
-  sub->add_option("--platform", c.platform, "platform JSON file or shipped platform name")->capture_default_str();
+  sub->add_option("--system", c.system, "system file or shipped system name (default pnm-ref-system; runs on its first device)");
+  sub->add_option("--platform", c.platform, "device file or shipped name: the default system with this device");
   sub->add_option("--model", c.model, "model shape: a name in platforms/models or a JSON file")->capture_default_str();
   sub->add_option("--context", c.context, "context length in tokens")->capture_default_str();
   sub->add_option("--batch", c.batch, "sequences decoded together")->capture_default_str();
@@ -108,6 +110,7 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
     o->cfg.overwrite = o->force;
     if (!o->report.empty()) check_output_path(o->report, "report", o->force);
     if (!o->cfg.trace_path.empty()) check_output_path(o->cfg.trace_path, "--trace", o->force);
+    select_system(o->cfg.system, o->cfg.platform); // a bad system or device file fails before the first run
     std::vector<nlohmann::ordered_json> runs;
     for (kernels::Kernel k : ks) {
       DecodeRunConfig c = o->cfg;

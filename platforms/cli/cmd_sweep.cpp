@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "common/report.h"
 #include "kernels/decode_kernels.h"
+#include "system.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -27,7 +28,7 @@ namespace pnm::cli {
 
 namespace {
 struct SweepOptions {
-  std::vector<std::string> platforms{"pnm-ref"}, models{"llama-3.1-8b"}, kernels;
+  std::vector<std::string> systems, platforms, models{"llama-3.1-8b"}, kernels;
   std::vector<uint32_t> contexts{4096, 16384, 65536, 131072};
   unsigned batch = 1, steps = 1, layers_simulated = 1, jobs = 1;
   uint32_t topk = 2048;
@@ -36,7 +37,8 @@ struct SweepOptions {
 };
 
 struct Point {
-  std::string platform, model, kernel;
+  std::string flag, target; // "--system" NAME or "--platform" NAME
+  std::string model, kernel;
   uint32_t context = 0;
   std::string report, log;
   pid_t pid = 0;
@@ -82,7 +84,11 @@ std::string csv_field(const std::string& s) {
 std::function<int()> add_sweep(CLI::App& app, const Globals&) {
   auto o = std::make_shared<SweepOptions>();
   CLI::App* sub = app.add_subcommand("sweep", "a grid of `pnmvp run` points in parallel processes, with a CSV summary");
-  sub->add_option("--platforms", o->platforms, "platforms (comma-separated)")->delimiter(',')->capture_default_str();
+  sub->add_option("--systems", o->systems, "system files or shipped names (comma-separated; default pnm-ref-system)")
+      ->delimiter(',');
+  sub->add_option("--platforms", o->platforms,
+                  "device files, each as the one device of the default system (comma-separated)")
+      ->delimiter(',');
   sub->add_option("--models", o->models, "model shapes (comma-separated)")->delimiter(',')->capture_default_str();
   sub->add_option("--kernels", o->kernels, "kernels (comma-separated; default all four)")->delimiter(',');
   sub->add_option("--contexts", o->contexts, "context lengths in tokens (comma-separated)")
@@ -111,13 +117,18 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
       throw std::invalid_argument(fmt::format("{} exists: pass --force to replace this sweep's results", csv_path));
     fs::create_directories(o->out);
     check_output_path(csv_path, "summary", true);
+    std::vector<std::pair<std::string, std::string>> targets; // (flag, name)
+    for (const auto& s : o->systems) targets.emplace_back("--system", s);
+    for (const auto& p : o->platforms) targets.emplace_back("--platform", p);
+    if (targets.empty()) targets.emplace_back("--system", kDefaultSystem);
     std::vector<Point> points;
-    for (const auto& p : o->platforms)
+    for (const auto& [flag, p] : targets)
       for (const auto& m : o->models)
         for (const auto& k : ks)
           for (uint32_t c : o->contexts) {
             Point pt;
-            pt.platform = p;
+            pt.flag = flag;
+            pt.target = p;
             pt.model = m;
             pt.kernel = k;
             pt.context = c;
@@ -138,7 +149,7 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
     while (done < points.size()) {
       while (running < o->jobs && next < points.size()) {
         Point& pt = points[next];
-        pt.pid = spawn({exe, "run", "--platform", pt.platform, "--model", pt.model, "--kernel", pt.kernel, "--context",
+        pt.pid = spawn({exe, "run", pt.flag, pt.target, "--model", pt.model, "--kernel", pt.kernel, "--context",
                         std::to_string(pt.context), "--batch", std::to_string(o->batch), "--steps",
                         std::to_string(o->steps), "--topk", std::to_string(o->topk), "--layers-simulated",
                         std::to_string(o->layers_simulated), "--data", o->data, "--report", pt.report, "--quiet",
@@ -177,14 +188,15 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
         if (std::find(classes.begin(), classes.end(), k) == classes.end()) classes.push_back(k);
     }
     std::ofstream csv(csv_path);
-    csv << "platform,model,kernel,context,batch,topk,tokens_per_s,step_latency_us,energy_per_token_uj,"
+    csv << "system,platform,model,kernel,context,batch,topk,tokens_per_s,step_latency_us,energy_per_token_uj,"
            "link_bytes_per_token,dram_bandwidth_utilization,wall_s,report";
     for (const auto& c : classes) csv << ",energy_" << c << "_uj";
     csv << "\n";
     for (size_t i = 0; i < points.size(); ++i) {
       const auto& r = reports[i];
       if (r.is_null()) continue;
-      csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(r["platform"].get<std::string>()),
+      csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(r["system"].get<std::string>()),
+                         csv_field(r["platform"].get<std::string>()),
                          csv_field(r["model"].get<std::string>()), r["kernel"].get<std::string>(),
                          r["context"].get<uint64_t>(), r["batch"].get<uint64_t>(), r["topk"].get<uint64_t>(),
                          r["tokens_per_s"].get<double>(), r["step_latency_us"].get<double>(),
@@ -199,7 +211,7 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
     std::cout << fmt::format("sweep: {} points in {:.1f} s, summary in {}\n", points.size(), elapsed(), csv_path);
     for (const auto& pt : points)
       if (pt.status != 0)
-        std::cerr << fmt::format("sweep: {} {} {} context {} failed (exit {}); see {}\n", pt.platform, pt.model,
+        std::cerr << fmt::format("sweep: {} {} {} context {} failed (exit {}); see {}\n", pt.target, pt.model,
                                  pt.kernel, pt.context, pt.status, pt.log);
     return failed ? 1 : 0;
   };

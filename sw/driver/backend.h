@@ -31,9 +31,9 @@ public:
   virtual bool mem_read(uint64_t hpa, void* dst, size_t len) = 0;
   virtual bool mem_write(uint64_t hpa, const void* src, size_t len) = 0;
 
-  // Reads many spans with up to `concurrency` requests in flight, as a host
-  // with that many outstanding misses (or a gather engine) would. Returns
-  // false if any read failed. The default issues them one after another.
+  // Reads many spans with up to `concurrency` 64-byte lines in flight, as a
+  // host with that many line fill buffers (or a gather engine) would.
+  // Returns false if any read failed. The default issues them one after another.
   struct MemSpan {
     uint64_t hpa;
     void* dst;

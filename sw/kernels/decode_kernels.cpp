@@ -154,7 +154,7 @@ void host_fetch(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>
         }
       }
     }
-    if (!b.mem_read_many(spans, c.host.outstanding_reads))
+    if (!b.mem_read_many(spans, c.host.lines_in_flight))
       throw sw::DriverError("host-fetch: a CXL.mem read of the KV cache failed");
     if (c.functional) {
       std::vector<double> q(queries[i].begin(), queries[i].end());
@@ -252,7 +252,7 @@ void pnm_select(sw::Device& dev, const StepConfig& c, const std::vector<LayerKv>
       }
       r.rows_fetched += 2 * n.size();
     }
-    if (!b.mem_read_many(spans, c.host.outstanding_reads))
+    if (!b.mem_read_many(spans, c.host.lines_in_flight))
       throw sw::DriverError("pnm-select: a CXL.mem read of a selected K/V row failed");
     double flops = s.heads * head_flops(kk, d);
     if (c.functional) {

@@ -24,11 +24,11 @@ const char* kernel_name(Kernel k);
 Kernel parse_kernel(const std::string& name);
 std::vector<Kernel> all_kernels();
 
-// Host-side arithmetic (platform "host" section).
+// The host the kernels run on (the system file's host entry).
 struct HostCompute {
   double gflops = 0;
   double pj_per_flop = 0;
-  unsigned outstanding_reads = 1;
+  unsigned lines_in_flight = 1; // 64-byte CXL.mem lines the kernel keeps outstanding (fill buffers x cores)
 };
 
 // One sequence's layer in device memory: K, V as [kv_heads][kv_stride][d]

@@ -5,7 +5,7 @@
 // Eigen reference in tests/pnm).
 #include "../pnm/engine_test_util.h"
 #include "../support/systemc_test.h"
-#include "host_bridge.h"
+#include "host_system.h"
 #include "pnm/engine.h"
 #include "pnm/engine_regs.h"
 #include "pnm_device.h"
@@ -44,11 +44,9 @@ struct Ctrl : sc_core::sc_module {
 TEST_F(DeviceEngineTest, EngineRunsOnDeviceMemoryAndHostReadsTheResult) {
   PlatformConfig pc = load_platform(std::string(PNM_SOURCE_DIR) + "/platforms/pnm-ref.json");
   ASSERT_TRUE(pc.has_engine);
-  PnmDevice dev("dev", pc);
-  HostBridge host("host", HostBridgeConfig{pc.cxl.root_port_latency_ns});
-  host.config_socket.bind(dev.cxl_io.config_socket);
-  host.mmio_socket.bind(dev.cxl_io.mmio_socket);
-  host.mem_socket.bind(dev.cxl_mem.host_socket);
+  HostSystem sys(pc);
+  PnmDevice& dev = sys.dev;
+  HostBridge& host = sys.host;
   Ctrl ctrl("ctrl");
   ctrl.mmio_socket.bind(dev.ctrl_bus.in_socket);
   ASSERT_TRUE(dev.engine);

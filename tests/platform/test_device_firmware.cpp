@@ -3,7 +3,7 @@
 // interrupts the core asleep in wfi, the firmware (firmware/app/main.c)
 // executes the command and posts the result, the host reads it.
 #include "../support/systemc_test.h"
-#include "host_bridge.h"
+#include "host_system.h"
 #include "pnm_device.h"
 
 #include <cstring>
@@ -52,11 +52,9 @@ MboxResult mailbox(sw::Backend& b, uint64_t mbox, uint16_t opcode, const std::ve
 TEST_F(DeviceFirmwareTest, FirmwareOnTheCoreAnswersIdentifyAndErrors) {
   PlatformConfig pc = load_platform(std::string(PNM_SOURCE_DIR) + "/platforms/pnm-ref.json");
   ASSERT_TRUE(pc.controller.present);
-  PnmDevice dev("dev", pc);
-  HostBridge host("host", HostBridgeConfig{pc.cxl.root_port_latency_ns});
-  host.config_socket.bind(dev.cxl_io.config_socket);
-  host.mmio_socket.bind(dev.cxl_io.mmio_socket);
-  host.mem_socket.bind(dev.cxl_mem.host_socket);
+  HostSystem sys(pc);
+  PnmDevice& dev = sys.dev;
+  HostBridge& host = sys.host;
   MboxResult identify, unknown, bad_len;
   host.set_program([&](sw::Backend& b) {
     const uint64_t mbox = dev.bar_base(2) + dev.regs.config().mailbox_offset;

@@ -1,0 +1,244 @@
+#include "system.h"
+
+#include "common/sanitizer.h"
+
+#include <algorithm>
+#include <exception>
+#include <fmt/format.h>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <tlm_utils/simple_target_socket.h>
+
+namespace pnm {
+
+namespace {
+constexpr uint64_t kGiB = 1ull << 30;
+
+bool is_file(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string dir_of(const std::string& file) {
+  const auto slash = file.find_last_of('/');
+  return slash == std::string::npos ? std::string(".") : file.substr(0, slash);
+}
+
+HostConfig load_host(ConfigNode& n) {
+  HostConfig h;
+  h.name = n.text("name", "host name (devices name their host by it)");
+  h.source = n.require_source();
+  h.attention_gflops = n.number("attention_gflops", {0.001, 1e7}, "GFLOP/s",
+                                "host FP32 arithmetic rate for attention (scores, softmax, weighted sum)");
+  h.pj_per_flop = n.number("pj_per_flop", {0, 1e4}, "pJ", "host arithmetic energy per FLOP");
+  h.cores = static_cast<unsigned>(n.integer("cores", {1, 4096}, "cores", "cores of the host"));
+  h.kernel_cores = static_cast<unsigned>(
+      n.integer("kernel_cores", {1, 4096}, "cores", "cores the host-side kernels (and mlc's bandwidth runs) use"));
+  if (h.kernel_cores > h.cores) n.fail("kernel_cores", fmt::format("exceeds the host's {} cores", h.cores));
+  h.line_fill_buffers = static_cast<unsigned>(n.integer(
+      "line_fill_buffers_per_core", {1, 1024}, "lines", "64-byte lines one core keeps in flight (L1D fill buffers)"));
+  ConfigNode lat = n.child("latency");
+  lat.require_source();
+  h.bridge.core_and_caches_ns = lat.number("core_and_caches_ns", {0, 1000}, "ns",
+                                           "one way: load issue and the L1/L2/LLC lookups a miss passes");
+  h.bridge.mesh_ns = lat.number("mesh_ns", {0, 1000}, "ns", "one way: LLC slice to the root port or memory controller");
+  h.bridge.root_port_latency_ns = lat.number("root_port_ns", {0, 1000}, "ns", "one way: the root port of each device link");
+  lat.finish();
+  ConfigNode local = n.child("local_dram");
+  local.require_source();
+  h.local_dram = dram::load_dram_config(local);
+  n.finish();
+  return h;
+}
+
+// One address range a device takes on its host: [lo, hi) in host physical addresses.
+struct Window {
+  uint64_t lo, hi;
+  std::string what; // for the error text
+  std::string key;  // the device entry's key that places it
+  size_t device;    // index in "devices"
+};
+
+// A host's windows (each device's memory, and a GiB for its BARs) must not overlap.
+void check_windows(const SystemConfig& s, std::vector<ConfigNode>& dev_nodes) {
+  for (unsigned h = 0; h < s.hosts.size(); ++h) {
+    std::vector<Window> ws;
+    for (size_t i = 0; i < s.devices.size(); ++i) {
+      const DeviceSlot& d = s.devices[i];
+      if (d.host != h) continue;
+      const uint64_t cap = dram::DramSystem(d.platform.dram).capacity_bytes();
+      const uint64_t hpa = d.platform.cxl.hpa_base, mmio = d.platform.cxl.mmio_base;
+      const uint64_t hpa_end = hpa + (cap + kGiB - 1) / kGiB * kGiB;
+      ws.push_back({hpa, hpa_end,
+                    fmt::format("device {}'s memory window [{} GiB, {} GiB)", d.name, hpa / kGiB, hpa_end / kGiB),
+                    "hpa_base_gib", i});
+      // The BARs are a few hundred KiB; the system gives each device a whole GiB.
+      ws.push_back({mmio, mmio + kGiB, fmt::format("device {}'s MMIO GiB at {} GiB", d.name, mmio / kGiB),
+                    "mmio_base_gib", i});
+    }
+    for (size_t a = 0; a < ws.size(); ++a)
+      for (size_t b = 0; b < a; ++b)
+        if (ws[a].lo < ws[b].hi && ws[b].lo < ws[a].hi)
+          dev_nodes[ws[a].device].fail(
+              ws[a].key, fmt::format("{} overlaps {} on host {}", ws[a].what, ws[b].what, s.hosts[h].name));
+  }
+}
+} // namespace
+
+SystemConfig load_system(const std::string& path) {
+  ConfigNode root = ConfigNode::load_file(path);
+  SystemConfig s;
+  s.file = path;
+  const std::string schema = root.text("schema", "system file format");
+  if (schema != "pnmvp.system.v1")
+    root.fail("schema", fmt::format("'{}' is not a system file (expected pnmvp.system.v1)", schema));
+  s.name = root.text("name", "system name");
+  s.description = root.text_or("description", "", "what this system is");
+  for (ConfigNode& h : root.items("hosts", "the hosts")) {
+    s.hosts.push_back(load_host(h));
+    for (size_t k = 0; k + 1 < s.hosts.size(); ++k)
+      if (s.hosts[k].name == s.hosts.back().name)
+        h.fail("name", fmt::format("host '{}' is named twice", s.hosts.back().name));
+  }
+  std::vector<ConfigNode> dev_nodes = root.items("devices", "the devices, each a device file");
+  for (ConfigNode& n : dev_nodes) {
+    DeviceSlot d;
+    d.name = n.text("name", "device name");
+    for (const DeviceSlot& o : s.devices)
+      if (o.name == d.name) n.fail("name", fmt::format("device '{}' is named twice", d.name));
+    const std::string file = n.text("file", "device file: a path relative to this file, or a shipped platform name");
+    const std::string local = file.empty() || file[0] == '/' ? file : dir_of(path) + "/" + file;
+    std::string found;
+    if (is_file(local)) found = local;
+    else {
+      try {
+        found = resolve_platform(file);
+      } catch (const ConfigError&) {
+        n.fail("file", fmt::format("device file '{}' not found (nor {}, nor in {})", file, local, platforms_dir()));
+      }
+    }
+    d.platform = load_platform(found);
+    if (!d.platform.cxl.present)
+      n.fail("file", fmt::format("{} has no \"cxl\" section: it cannot sit on a host's link", found));
+    const std::string host = n.text("host", "the host this device's link goes to");
+    const auto it = std::find_if(s.hosts.begin(), s.hosts.end(), [&](const HostConfig& h) { return h.name == host; });
+    if (it == s.hosts.end()) n.fail("host", fmt::format("no host named '{}' in \"hosts\"", host));
+    d.host = static_cast<unsigned>(it - s.hosts.begin());
+    d.platform.cxl.hpa_base = static_cast<uint64_t>(n.integer("hpa_base_gib", {1, 1 << 20}, "GiB",
+                                                              "host physical address of this device's memory"))
+                              << 30;
+    d.platform.cxl.mmio_base =
+        static_cast<uint64_t>(n.integer("mmio_base_gib", {1, 1 << 20}, "GiB", "host physical address of its BAR0"))
+        << 30;
+    if (auto link = n.child_if("link")) {
+      link->require_source();
+      const CxlPlatformConfig base = d.platform.cxl;
+      read_link(*link, d.platform.cxl, &base);
+    }
+    n.finish();
+    s.devices.push_back(std::move(d));
+  }
+  root.finish();
+  check_windows(s, dev_nodes);
+  s.params = root.params();
+  return s;
+}
+
+SystemConfig system_around(const PlatformConfig& platform) {
+  SystemConfig s = load_system(resolve_platform(kDefaultSystem));
+  if (s.devices.size() != 1)
+    throw ConfigError(fmt::format("{}: --platform needs a default system with exactly one device", s.file));
+  if (!platform.cxl.present)
+    throw ConfigError(fmt::format("{}: platform has no \"cxl\" section, so no CXL device can be built", platform.file));
+  s.devices.front().platform = platform;
+  return s;
+}
+
+SystemConfig select_system(const std::string& system, const std::string& platform) {
+  if (!system.empty() && !platform.empty())
+    throw ConfigError(fmt::format("--system {} and --platform {}: give one (--platform P means the default "
+                                  "system {} with P as its device)", system, platform, kDefaultSystem));
+  if (platform.empty()) {
+    const std::string name = system.empty() ? kDefaultSystem : system;
+    std::string path;
+    try {
+      path = resolve_platform(name);
+    } catch (const ConfigError&) {
+      throw ConfigError(fmt::format("system '{}': no such file (nor in {})", name, platforms_dir()));
+    }
+    return load_system(path);
+  }
+  return system_around(load_platform(resolve_platform(platform)));
+}
+
+// The local memory port's CXL.io sockets lead here: nothing answers.
+struct System::NoDevice : sc_core::sc_module {
+  tlm_utils::simple_target_socket<NoDevice> config_socket, mmio_socket;
+  explicit NoDevice(sc_core::sc_module_name n) : sc_module(n), config_socket("config_socket"), mmio_socket("mmio_socket") {
+    config_socket.register_b_transport(this, &NoDevice::refuse);
+    mmio_socket.register_b_transport(this, &NoDevice::refuse);
+  }
+  void refuse(tlm::tlm_generic_payload& tx, sc_core::sc_time&) { tx.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE); }
+};
+
+System::~System() = default;
+
+System::System(const SystemConfig& cfg) : cfg_(cfg) {
+  for (const HostConfig& h : cfg_.hosts) {
+    LocalHost l;
+    l.dram = std::make_unique<dram::DramTlm>(fmt::format("{}_dram", h.name).c_str(), h.local_dram,
+                                             dram::Fidelity::command);
+    HostBridgeConfig local_path = h.bridge;
+    local_path.root_port_latency_ns = 0; // the mesh leads straight to the memory controller
+    l.port = std::make_unique<HostBridge>(fmt::format("{}_local", h.name).c_str(), local_path);
+    l.none = std::make_unique<NoDevice>(fmt::format("{}_no_io", h.name).c_str());
+    l.port->config_socket.bind(l.none->config_socket);
+    l.port->mmio_socket.bind(l.none->mmio_socket);
+    l.port->mem_socket.bind(l.dram->mem_socket);
+    hosts_.push_back(std::move(l));
+  }
+  for (const DeviceSlot& d : cfg_.devices) {
+    const HostConfig& h = cfg_.hosts.at(d.host);
+    devices_.push_back(std::make_unique<PnmDevice>(d.name.c_str(), d.platform));
+    ports_.push_back(std::make_unique<HostBridge>(fmt::format("{}_{}", h.name, d.name).c_str(), h.bridge));
+    PnmDevice& dev = *devices_.back();
+    HostBridge& port = *ports_.back();
+    port.config_socket.bind(dev.cxl_io.config_socket);
+    port.mmio_socket.bind(dev.cxl_io.mmio_socket);
+    port.mem_socket.bind(dev.cxl_mem.host_socket);
+    dev.on_host_interrupt = [&port]() { port.interrupt(); };
+  }
+}
+
+std::vector<size_t> System::devices_of(unsigned host) const {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < cfg_.devices.size(); ++i)
+    if (cfg_.devices[i].host == host) out.push_back(i);
+  return out;
+}
+
+void System::run_host(const std::function<void(const std::vector<sw::Backend*>&)>& program) {
+  const std::vector<size_t> mine = devices_of(0);
+  if (mine.empty()) throw ConfigError(fmt::format("{}: host {} has no device", cfg_.file, cfg_.hosts.at(0).name));
+  std::vector<sw::Backend*> backends;
+  for (size_t i : mine) backends.push_back(ports_[i].get());
+  HostBridge& first = *ports_[mine.front()];
+  std::exception_ptr failure;
+  first.set_program([&](sw::Backend&) {
+    try {
+      program(backends);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  sc_core::sc_start();
+  sanitizer_back_on_main_stack();
+  if (failure) std::rethrow_exception(failure);
+  if (!first.program_done()) throw std::runtime_error("the host program did not finish (simulation starved)");
+}
+
+void System::run(const std::function<void(sw::Backend&)>& program) {
+  run_host([&](const std::vector<sw::Backend*>& b) { program(*b.front()); });
+}
+
+} // namespace pnm

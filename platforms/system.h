@@ -1,0 +1,110 @@
+// The system layer (DESIGN.md "The system around the device"): a system file
+// (schema pnmvp.system.v1) describes a topology: hosts, the devices they
+// serve (each a device file, as pnm-ref.json), the link of each device, and
+// where each host maps each device (HPA window, MMIO base). `System` builds
+// any system file: every device's CXL.io, CXL.mem and interrupt reach its
+// host through a root port of its own (one `HostBridge`, the driver's
+// `Backend` for that device).
+#pragma once
+
+#include "host_bridge.h"
+#include "platform.h"
+#include "dram/dram_tlm.h"
+#include "pnm_device.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pnm {
+
+// One host ("hosts" entry): the CPU the host programs run on, its latency
+// path to memory and its own DRAM.
+struct HostConfig {
+  std::string name;
+  std::string source;
+  HostBridgeConfig bridge;      // the host's latency path (core and caches, mesh, root port)
+  double attention_gflops = 0;  // FP32 arithmetic rate for attention on the host
+  double pj_per_flop = 0;       // arithmetic energy per FLOP
+  unsigned cores = 1;           // cores of the host
+  unsigned kernel_cores = 1;    // cores the host-side kernels use
+  unsigned line_fill_buffers = 1; // 64-byte lines one core keeps in flight (L1D fill buffers)
+  dram::DramSystemConfig local_dram; // the host's own DDR5, through the same DRAM model as a device's
+
+  // Lines the host-side kernels keep in flight: fill buffers x cores they use.
+  unsigned kernel_lines_in_flight() const { return line_fill_buffers * kernel_cores; }
+};
+
+// One device ("devices" entry): its device file, as the system places it.
+struct DeviceSlot {
+  std::string name;
+  unsigned host = 0;       // index into SystemConfig::hosts
+  PlatformConfig platform; // the device file, with hpa_base, mmio_base and link as the system sets them
+};
+
+struct SystemConfig {
+  std::string file;
+  std::string name;
+  std::string description;
+  std::vector<HostConfig> hosts;
+  std::vector<DeviceSlot> devices;
+  std::vector<ParamRecord> params; // every parameter the system file set
+};
+
+// Loads and validates a system file: device files found (relative to the
+// system file's folder, or shipped names), host names resolved, address
+// windows of each host non-overlapping. Errors name file and key.
+SystemConfig load_system(const std::string& path);
+
+// The default system (`pnmvp --system` when neither flag is given).
+inline constexpr const char* kDefaultSystem = "pnm-ref-system";
+
+// What a subcommand simulates: `--system` (a shipped name or a file), or
+// `--platform P`, shorthand for the default system with P as its one device
+// at the HPA and MMIO bases P's own cxl section gives.
+SystemConfig select_system(const std::string& system, const std::string& platform);
+// The default system with `platform` (already loaded) as its one device.
+SystemConfig system_around(const PlatformConfig& platform);
+
+// A built system on the current SystemC kernel.
+class System {
+public:
+  explicit System(const SystemConfig& cfg);
+
+  const SystemConfig& config() const { return cfg_; }
+  size_t device_count() const { return devices_.size(); }
+  PnmDevice& device(size_t i) { return *devices_.at(i); }
+  // The root port (and driver Backend) through which device i's host reaches it.
+  HostBridge& port(size_t i) { return *ports_.at(i); }
+  // Host h's own DRAM behind its memory path (host physical address 0 up),
+  // as a Backend whose CXL.io side answers nothing.
+  HostBridge& local_memory(unsigned h) { return *hosts_.at(h).port; }
+  dram::DramTlm& local_dram(unsigned h) { return *hosts_.at(h).dram; }
+  // The devices host h serves, in file order.
+  std::vector<size_t> devices_of(unsigned host) const;
+
+  // Runs `program` in host 0's thread with a Backend per device of host 0
+  // (backends[k] for its k-th device), until it returns; then stops the
+  // simulation. An exception the program throws is rethrown here.
+  void run_host(const std::function<void(const std::vector<sw::Backend*>&)>& program);
+  // The same, for a program that talks to host 0's first device only.
+  void run(const std::function<void(sw::Backend&)>& program);
+
+private:
+  SystemConfig cfg_;
+  std::vector<std::unique_ptr<PnmDevice>> devices_;
+  std::vector<std::unique_ptr<HostBridge>> ports_;
+  struct NoDevice; // answers the local port's CXL.io sockets: nothing there
+  struct LocalHost {
+    std::unique_ptr<dram::DramTlm> dram;
+    std::unique_ptr<HostBridge> port;
+    std::unique_ptr<NoDevice> none;
+  };
+  std::vector<LocalHost> hosts_;
+
+public:
+  ~System();
+};
+
+} // namespace pnm
