@@ -104,11 +104,9 @@ TEST_F(DeviceEngineTest, EngineRunsOnDeviceMemoryAndHostReadsTheResult) {
 // longer than it does alone.
 TEST_F(DeviceEngineTest, HostTrafficAndEngineJobShareTheChannels) {
   PlatformConfig pc = load_platform(std::string(PNM_SOURCE_DIR) + "/platforms/pnm-ref.json");
-  PnmDevice dev("dev", pc);
-  HostBridge host("host", HostBridgeConfig{pc.cxl.root_port_latency_ns});
-  host.config_socket.bind(dev.cxl_io.config_socket);
-  host.mmio_socket.bind(dev.cxl_io.mmio_socket);
-  host.mem_socket.bind(dev.cxl_mem.host_socket);
+  HostSystem sys(pc);
+  PnmDevice& dev = sys.dev;
+  HostBridge& host = sys.host;
   Ctrl ctrl("ctrl");
   ctrl.mmio_socket.bind(dev.ctrl_bus.in_socket);
   dev.engine->set_mode(Mode::timing_only);
