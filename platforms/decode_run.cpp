@@ -4,11 +4,13 @@
 #include "common/report.h"
 #include "common/rss.h"
 #include "common/trace_writer.h"
+#include "decode_session.h"
 #include "host_system.h"
 #include "pnm_device_map.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -71,201 +73,169 @@ void check_range(const char* flag, double v, double lo, double hi, const std::st
 }
 } // namespace
 
-nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
-  const auto wall0 = std::chrono::steady_clock::now();
-  SystemConfig sysc = select_system(cfg.system, cfg.platform);
-  PlatformConfig& pc = sysc.devices.front().platform; // the run uses the system's first device
-  const HostConfig& hc = sysc.hosts.at(sysc.devices.front().host);
-  if (!pc.cxl.present || !pc.has_engine || !pc.controller.present)
-    throw ConfigError(fmt::format("{}: `pnmvp run` needs a device with \"cxl\", \"engine\" and \"controller\" "
-                                  "sections (as pnm-ref.json)", pc.file));
-  const kernels::ModelShape m = kernels::load_model_shape(cfg.model);
-  if (m.precision != kernels::ModelShape::KvPrecision::bf16)
-    throw std::invalid_argument(fmt::format("model {}: only BF16 KV caches are supported by the kernels", m.name));
-  check_range("--context", cfg.context, 1, double(1u << 24), " (the engine's longest sequence)");
-  if (cfg.context > m.max_context_tokens)
-    log::warn("run", "context {} is beyond {}'s {} tokens: the shape is run as given, as an extrapolation", cfg.context,
-              m.name, m.max_context_tokens);
+namespace {
+// The run's sequences: one context each (--context N for all of the batch,
+// or one per sequence).
+std::vector<uint32_t> contexts_of(const DecodeRunConfig& cfg) {
+  if (cfg.contexts.empty()) return std::vector<uint32_t>(cfg.batch, cfg.context);
+  if (cfg.batch != 1 && cfg.batch != cfg.contexts.size())
+    throw std::invalid_argument(fmt::format("--context gives {} lengths but --batch is {}: give one length per "
+                                            "sequence, or one for all", cfg.contexts.size(), cfg.batch));
+  return cfg.contexts;
+}
+
+// Checks the flags against the model and the device before anything is
+// built; decides functional or timing-only.
+struct RunPlan {
+  kernels::ModelShape model;
+  std::vector<uint32_t> contexts;
+  bool functional = true;
+  uint64_t kv_total = 0; // KV bytes of the simulated layers at the end of the run
+};
+
+RunPlan plan_run(const DecodeRunConfig& cfg, const SystemConfig& sysc) {
+  const PlatformConfig& pc = sysc.devices.front().platform;
+  RunPlan p;
+  p.model = kernels::load_model_shape(cfg.model);
+  const kernels::ModelShape& m = p.model;
   check_range("--batch", cfg.batch, 1, 256);
+  p.contexts = contexts_of(cfg);
   check_range("--steps", cfg.steps, 1, 10000);
   check_range("--layers-simulated", cfg.layers_simulated, 1, m.layers, fmt::format(" (model {} layers)", m.name));
   const bool uses_topk = cfg.kernel == Kernel::pnm_topk || cfg.kernel == Kernel::pnm_select;
-  if (uses_topk) {
-    const uint32_t items = cfg.page_tokens ? 0 : cfg.topk;
-    check_range("--topk", cfg.topk, 1, 1u << 24);
-    if (items) check_range("--topk", std::min(cfg.topk, cfg.context), 1, pc.engine.topk_max_entries, " (the engine's selector)");
-  }
+  if (uses_topk) check_range("--topk", cfg.topk, 1, 1u << 24);
   if (cfg.page_tokens) {
     if (cfg.kernel != Kernel::pnm_topk)
       throw std::invalid_argument("--page-tokens applies to --kernel pnm-topk only");
     if ((cfg.page_tokens & (cfg.page_tokens - 1)) || cfg.page_tokens > 65536)
       throw std::invalid_argument(fmt::format("--page-tokens {} must be a power of two <= 65536", cfg.page_tokens));
   }
-  if (!cfg.datapath.empty()) pc.datapath = cfg.datapath == "model" ? "twin" : cfg.datapath;
-  if (!cfg.vcd_path.empty()) {
-    check_output_path(cfg.vcd_path, "--vcd", cfg.overwrite);
-    pc.datapath = "rtl";
-    pc.datapath_vcd = cfg.vcd_path;
+  const dram::DramSystem dram_shape(pc.dram); // capacity, before the device exists
+  const uint64_t tenant_bytes = (dram_shape.capacity_bytes() - PNM_FW_RESERVED_BYTES) / kGranule * kGranule;
+  uint64_t need = 4 * kMiB; // rings and descriptors
+  for (uint32_t c : p.contexts) {
+    check_range("--context", c, 1, double(1u << 24) - cfg.steps, " (the engine's longest sequence, less the steps)");
+    const uint32_t end = c + cfg.steps;
+    if (end > m.max_context_tokens)
+      log::warn("run", "context {} is beyond {}'s {} tokens: the shape is run as given, as an extrapolation", end,
+                m.name, m.max_context_tokens);
+    if (uses_topk && !cfg.page_tokens)
+      check_range("--topk", std::min(cfg.topk, c), 1, pc.engine.topk_max_entries, " (the engine's selector)");
+    kernels::AttentionShape shape{m.query_heads, m.kv_heads, m.head_dim, end, 1.0};
+    const kernels::LayerSizes z = kernels::layer_sizes(shape, cfg.topk);
+    p.kv_total += 2 * z.kv * cfg.layers_simulated;
+    need += (2 * z.kv + z.q + z.o + z.idx) * cfg.layers_simulated;
   }
-  if (m.head_dim % pc.datapath_lanes)
-    throw std::invalid_argument(fmt::format("model {}: head_dim {} is not a multiple of the datapath's {} lanes",
-                                            m.name, m.head_dim, pc.datapath_lanes));
-
-  kernels::AttentionShape shape{m.query_heads, m.kv_heads, m.head_dim, cfg.context, 1.0 / std::sqrt(double(m.head_dim))};
-  const kernels::LayerSizes z = kernels::layer_sizes(shape, cfg.topk);
-  const uint64_t units = uint64_t{cfg.batch} * cfg.layers_simulated;
-  const uint64_t kv_total = 2 * z.kv * units;
-  const uint64_t need = (2 * z.kv + z.q + z.o + z.idx + 4 * 64) * units + 4 * kMiB;
-  const dram::DramSystem dram_shape(pc.dram); // capacity and peak, before the device exists
-  const uint64_t capacity = dram_shape.capacity_bytes();
-  const uint64_t tenant_bytes = (capacity - PNM_FW_RESERVED_BYTES) / kGranule * kGranule;
   if (need > tenant_bytes)
     throw std::invalid_argument(fmt::format(
-        "{} x {} layer(s) at context {} need {:.1f} GiB of device memory; {} has {:.1f} GiB: lower --context, "
-        "--batch or --layers-simulated", cfg.batch, cfg.layers_simulated, cfg.context, need / double(1ull << 30),
-        pc.name, tenant_bytes / double(1ull << 30)));
-  const bool functional = cfg.data == DecodeRunConfig::Data::functional ||
-                          (cfg.data == DecodeRunConfig::Data::automatic && kv_total <= cfg.functional_limit_bytes);
-  if (cfg.data == DecodeRunConfig::Data::functional && kv_total > (8ull << 30))
+        "{} sequence(s) x {} layer(s) up to context {} need {:.1f} GiB of device memory; {} has {:.1f} GiB: lower "
+        "--context, --batch, --steps or --layers-simulated", p.contexts.size(), cfg.layers_simulated,
+        *std::max_element(p.contexts.begin(), p.contexts.end()) + cfg.steps, need / double(1ull << 30), pc.name,
+        tenant_bytes / double(1ull << 30)));
+  p.functional = cfg.data == DecodeRunConfig::Data::functional ||
+                 (cfg.data == DecodeRunConfig::Data::automatic && p.kv_total <= cfg.functional_limit_bytes);
+  if (cfg.data == DecodeRunConfig::Data::functional && p.kv_total > (8ull << 30))
     throw std::invalid_argument(fmt::format("--data functional would hold {:.1f} GiB of KV data in RAM (limit 8 GiB); "
-                                            "use --data timing", kv_total / double(1ull << 30)));
+                                            "use --data timing", p.kv_total / double(1ull << 30)));
+  return p;
+}
 
+// Perfetto tracks of the run: host kernel phases per layer with the DRAM
+// and link rates over each, engine jobs, CXL.mem transfers, firmware lines.
+void attach_trace(TraceWriter& trace, DecodeSession& session, unsigned& step) {
+  HostSystem& sys = session.system();
+  const int tr_host = trace.track("host", "kernel"), tr_engine = trace.track("device", "engine jobs");
+  const int tr_fw = trace.track("device", "firmware"), tr_dram = trace.track("device", "DRAM");
+  const int tr_link = trace.track("link", "CXL");
+  sys.dev.engine->on_job_done = [&trace, tr_engine](const engine::JobResult& r, double start_ns) {
+    const double end_ns = sc_core::sc_time_stamp().to_seconds() * 1e9;
+    trace.complete(tr_engine, r.ok() ? "job" : "job (error)", start_ns, std::max(0.0, end_ns - start_ns),
+                   {{"engine_cycles", r.engine_cycles}, {"dram_bytes_read", r.counters.dram_bytes_read},
+                    {"macs", r.counters.macs()}});
+  };
+  trace.set_max_events(2000000); // a trace stays loadable; the rest is counted as dropped
+  sys.host.on_mem_transfer = [&trace](bool write, uint64_t hpa, size_t len, double t0, double t1, unsigned lane) {
+    const int tr = trace.track("link", fmt::format("CXL.mem lane {}", lane));
+    trace.complete(tr, fmt::format("{} {} B", write ? "write" : "read", len), t0, t1 - t0,
+                   {{"hpa", fmt::format("0x{:x}", hpa)}});
+  };
+  sys.dev.on_firmware_line = [&trace, tr_fw](const std::string& line) {
+    trace.instant(tr_fw, line, sc_core::sc_time_stamp().to_seconds() * 1e9);
+  };
+  auto prev = std::make_shared<Snapshot>(snapshot(sys));
+  session.on_layer = [&trace, &sys, &step, &session, prev, tr_host, tr_dram, tr_link](
+                         unsigned l, double t0, const kernels::StepResult& r) {
+    const Snapshot now = snapshot(sys);
+    const double dt = std::max(1e-9, now.ns - prev->ns);
+    trace.complete(tr_host, fmt::format("{} layer {} step {}", kernels::kernel_name(session.step_config().kernel), l, step),
+                   t0, now.ns - t0, {{"jobs", r.jobs}, {"host_flops", r.host_flops}});
+    trace.counter(tr_dram, "DRAM bandwidth", prev->ns, {{"GB/s", (now.dram_bytes - prev->dram_bytes) / dt}});
+    trace.counter(tr_link, "CXL payload", prev->ns, {{"GB/s", (now.host_bytes - prev->host_bytes) / dt}});
+    *prev = now;
+  };
+}
+} // namespace
+
+nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
+  const auto wall0 = std::chrono::steady_clock::now();
+  const SystemConfig sysc = select_system(cfg.system, cfg.platform);
+  const RunPlan plan = plan_run(cfg, sysc);
+  const kernels::ModelShape& m = plan.model;
+  if (!cfg.vcd_path.empty()) check_output_path(cfg.vcd_path, "--vcd", cfg.overwrite);
   std::unique_ptr<TraceWriter> trace;
   if (!cfg.trace_path.empty()) trace = std::make_unique<TraceWriter>(cfg.trace_path, cfg.overwrite);
 
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
-  HostSystem sys(sysc);
-  if (!functional) sys.dev.engine->set_mode(engine::Mode::timing_only);
-  int tr_host = 0, tr_engine = 0, tr_fw = 0, tr_dram = 0, tr_link = 0;
-  if (trace) {
-    tr_host = trace->track("host", "kernel");
-    tr_engine = trace->track("device", "engine jobs");
-    tr_fw = trace->track("device", "firmware");
-    tr_dram = trace->track("device", "DRAM");
-    tr_link = trace->track("link", "CXL");
-    sys.dev.engine->on_job_done = [&](const engine::JobResult& r, double start_ns) {
-      const double end_ns = sc_core::sc_time_stamp().to_seconds() * 1e9;
-      trace->complete(tr_engine, r.ok() ? "job" : "job (error)", start_ns, std::max(0.0, end_ns - start_ns),
-                      {{"engine_cycles", r.engine_cycles}, {"dram_bytes_read", r.counters.dram_bytes_read},
-                       {"macs", r.counters.macs()}});
-    };
-    trace->set_max_events(2000000); // a trace stays loadable; the rest is counted as dropped
-    sys.host.on_mem_transfer = [&](bool write, uint64_t hpa, size_t len, double t0, double t1, unsigned lane) {
-      const int tr = trace->track("link", fmt::format("CXL.mem lane {}", lane));
-      trace->complete(tr, fmt::format("{} {} B", write ? "write" : "read", len), t0, t1 - t0,
-                      {{"hpa", fmt::format("0x{:x}", hpa)}});
-    };
-    sys.dev.on_firmware_line = [&](const std::string& line) {
-      trace->instant(tr_fw, line, sc_core::sc_time_stamp().to_seconds() * 1e9);
-    };
-  }
+  DecodeSessionConfig dc;
+  dc.system = cfg.system;
+  dc.platform = cfg.platform;
+  dc.model = m;
+  dc.kernel = cfg.kernel;
+  dc.topk = cfg.topk;
+  dc.page_tokens = cfg.page_tokens;
+  dc.layers_simulated = cfg.layers_simulated;
+  dc.functional = plan.functional;
+  dc.verify = cfg.verify;
+  dc.datapath = cfg.datapath;
+  dc.vcd_path = cfg.vcd_path;
+  dc.queue_entries = static_cast<uint32_t>(std::min<uint64_t>(4096, std::max<uint64_t>(4, next_pow2(plan.contexts.size() + 1))));
+  dc.seed = cfg.seed;
+  DecodeSession session(dc);
+  HostSystem& sys = session.system();
+  const PlatformConfig& pc = session.system_config().devices.front().platform;
+  const HostConfig& hc = session.host_config();
+  unsigned step = 0;
+  if (trace) attach_trace(*trace, session, step);
 
-  kernels::StepConfig sc;
-  sc.kernel = cfg.kernel;
-  sc.shape = shape;
-  sc.topk = cfg.topk;
-  sc.page_tokens = cfg.page_tokens;
-  sc.functional = functional;
-  sc.host = {hc.attention_gflops, hc.pj_per_flop, hc.kernel_lines_in_flight()};
-
-  Snapshot s0, s1;
+  std::vector<DecodeSession::SeqId> batch;
+  for (uint32_t c : plan.contexts) batch.push_back(session.admit(c, c + cfg.steps));
   double host_flops = 0;
-  uint64_t rows_fetched = 0, jobs = 0;
+  uint64_t rows_fetched = 0, jobs = 0, checked = 0;
   double max_err = 0, max_ref = 0;
-  uint64_t checked = 0;
-  std::vector<double> step_ns;
-  std::mt19937_64 rng(cfg.seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  const uint64_t kv_elems = uint64_t{m.kv_heads} * cfg.context * m.head_dim;
-
-  sys.run([&](sw::Backend& b) {
-    b.sleep_ns(10000); // the firmware boots
-    sw::Device dev(b);
-    sw::Tenant tenant(dev, 1, 0, tenant_bytes);
-    sw::Queue queue(tenant, static_cast<uint32_t>(std::min<uint64_t>(4096, std::max<uint64_t>(4, next_pow2(cfg.batch + 1)))));
-    // layers[l][i]: simulated layer l of sequence i; kv_vals: its K and V as BF16 bits (verification)
-    std::vector<std::vector<kernels::LayerKv>> layers(cfg.layers_simulated, std::vector<kernels::LayerKv>(cfg.batch));
-    using Bf16 = std::vector<uint16_t>;
-    std::vector<std::vector<std::pair<Bf16, Bf16>>> kv_vals(cfg.layers_simulated,
-                                                            std::vector<std::pair<Bf16, Bf16>>(cfg.batch));
-    for (unsigned l = 0; l < cfg.layers_simulated; ++l)
-      for (unsigned i = 0; i < cfg.batch; ++i) {
-        kernels::LayerKv& kv = layers[l][i];
-        kv.k_dpa = tenant.alloc(z.kv).dpa;
-        kv.v_dpa = tenant.alloc(z.kv).dpa;
-        kv.q_dpa = tenant.alloc(z.q).dpa;
-        kv.o_dpa = tenant.alloc(z.o).dpa;
-        kv.idx_dpa = tenant.alloc(z.idx).dpa;
-        if (!functional) continue;
-        // The KV cache as prefill left it: written straight into device
-        // memory (a backdoor: it is set-up, not part of the decode step).
-        for (int which = 0; which < 2; ++which) {
-          std::vector<uint16_t> raw(kv_elems);
-          for (uint16_t& x : raw) x = kernels::to_bf16(nd(rng));
-          sys.dev.dram.store().write(which ? kv.v_dpa : kv.k_dpa, reinterpret_cast<const uint8_t*>(raw.data()),
-                                     raw.size() * 2);
-          if (cfg.verify) (which ? kv_vals[l][i].second : kv_vals[l][i].first) = std::move(raw);
-        }
-      }
-    s0 = snapshot(sys);
-    Snapshot prev = s0;
-    for (unsigned step = 0; step < cfg.steps; ++step) {
-      const double t0 = b.now_ns();
-      for (unsigned l = 0; l < cfg.layers_simulated; ++l) {
-        std::vector<std::vector<float>> queries(cfg.batch, std::vector<float>(uint64_t{m.query_heads} * m.head_dim, 0.0f));
-        if (functional)
-          for (auto& q : queries)
-            for (float& x : q) x = kernels::from_bf16(kernels::to_bf16(nd(rng)));
-        const double lt0 = b.now_ns();
-        const kernels::StepResult r = kernels::run_step(dev, queue, sc, layers[l], queries);
-        host_flops += r.host_flops;
-        rows_fetched += r.rows_fetched;
-        jobs += r.jobs;
-        if (trace) {
-          const Snapshot now = snapshot(sys);
-          const double dt = std::max(1e-9, now.ns - prev.ns);
-          trace->complete(tr_host, fmt::format("{} layer {} step {}", kernels::kernel_name(cfg.kernel), l, step), lt0,
-                          b.now_ns() - lt0, {{"jobs", r.jobs}, {"host_flops", r.host_flops}});
-          trace->counter(tr_dram, "DRAM bandwidth", prev.ns, {{"GB/s", (now.dram_bytes - prev.dram_bytes) / dt}});
-          trace->counter(tr_link, "CXL payload", prev.ns, {{"GB/s", (now.host_bytes - prev.host_bytes) / dt}});
-          prev = now;
-        }
-        if (functional && cfg.verify) {
-          for (unsigned i = 0; i < cfg.batch; ++i) {
-            const std::vector<double> q(queries[i].begin(), queries[i].end());
-            const auto& [kd, vd] = kv_vals[l][i];
-            std::vector<double> ref;
-            if (cfg.kernel == Kernel::host_fetch || cfg.kernel == Kernel::pnm_dense)
-              ref = kernels::attention_dense(shape, q, kd, vd);
-            else if (cfg.page_tokens)
-              ref = kernels::attention_topk_pages(shape, q, kd, vd, std::max<uint32_t>(1, cfg.topk / cfg.page_tokens),
-                                                  cfg.page_tokens);
-            else
-              ref = kernels::attention_topk(shape, q, kd, vd, cfg.topk);
-            for (size_t e = 0; e < ref.size(); ++e) {
-              max_err = std::max(max_err, std::abs(double(r.out[i][e]) - ref[e]));
-              max_ref = std::max(max_ref, std::abs(ref[e]));
-            }
-            ++checked;
-          }
-        }
-      }
-      step_ns.push_back(b.now_ns() - t0);
-    }
-    s1 = snapshot(sys);
-    queue.close();
-    tenant.release();
-  });
+  // The measured window: the decode steps, after boot, set-up and prefill.
+  const Snapshot s0 = snapshot(sys);
+  for (step = 0; step < cfg.steps; ++step) {
+    const DecodeSession::StepResult r = session.step(batch);
+    host_flops += r.host_flops;
+    rows_fetched += r.rows_fetched;
+    jobs += r.jobs;
+    checked += r.checked;
+    max_err = std::max(max_err, r.max_abs_error);
+    max_ref = std::max(max_ref, r.max_abs_reference);
+  }
+  const Snapshot s1 = snapshot(sys);
   if (trace) {
     if (trace->dropped())
       log::warn("run", "trace: {} events beyond the first {} were dropped", trace->dropped(), trace->events());
     trace->close();
   }
+  const bool functional = plan.functional;
+  const bool uses_topk = cfg.kernel == Kernel::pnm_topk || cfg.kernel == Kernel::pnm_select;
+  const kernels::StepConfig sc = session.step_config();
+  const dram::DramSystem& dram_shape = sys.dev.dram.core();
 
   // ---- the report ------------------------------------------------------------
   const double mult = double(m.layers) / cfg.layers_simulated;
-  const double tokens = double(cfg.batch) * cfg.steps;
+  const double tokens = double(plan.contexts.size()) * cfg.steps;
   const double window_ns = s1.ns - s0.ns;
   const double step_latency_ns = window_ns / cfg.steps * mult;
   const double per_tok = mult / tokens * 1e-6; // pJ over the window -> µJ per token
@@ -293,12 +263,16 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   r["system"] = sysc.name;
   r["model"] = m.name;
   r["kernel"] = kernels::kernel_name(cfg.kernel);
-  r["context"] = cfg.context;
-  r["batch"] = cfg.batch;
+  r["context"] = plan.contexts.front();
+  r["batch"] = plan.contexts.size();
   r["steps"] = cfg.steps;
+  nlohmann::ordered_json seqs = nlohmann::ordered_json::array();
+  for (DecodeSession::SeqId id : batch)
+    seqs.push_back({{"context_start", session.context(id) - cfg.steps}, {"context_end", session.context(id)}});
+  r["sequences"] = seqs;
   r["topk"] = uses_topk ? cfg.topk : 0;
   r["page_tokens"] = cfg.page_tokens;
-  r["tokens_per_s"] = cfg.batch / (step_latency_ns * 1e-9);
+  r["tokens_per_s"] = plan.contexts.size() / (step_latency_ns * 1e-9);
   r["step_latency_us"] = step_latency_ns / 1e3;
   r["energy_per_token_uj"] = total_uj;
   r["energy_breakdown_uj"] = br;
@@ -322,20 +296,18 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
       {"layers", m.layers},
       {"layers_simulated", cfg.layers_simulated},
       {"multiplier", mult},
-      {"batch_simulated", cfg.batch},
+      {"batch_simulated", plan.contexts.size()},
       {"steps_simulated", cfg.steps},
       {"data", functional ? "functional" : "timing-only"},
       {"what", fmt::format("{} of {} layers simulated in detail (all {} query / {} KV heads, batch {}, {} step(s)); "
                            "time and energy multiplied by {:.3g}. Attention only: projections and FFN are not "
                            "modelled.{}",
-                           cfg.layers_simulated, m.layers, m.query_heads, m.kv_heads, cfg.batch, cfg.steps, mult,
+                           cfg.layers_simulated, m.layers, m.query_heads, m.kv_heads, plan.contexts.size(), cfg.steps, mult,
                            functional ? " Real random BF16 KV data."
                                       : " Timing-only: the engine models every access and cycle, computes no values.")}};
   if (functional && cfg.verify)
     r["verification"] = {{"checked_outputs", checked},
-                         {"reference", cfg.kernel == Kernel::host_fetch || cfg.kernel == Kernel::pnm_dense
-                                           ? "dense attention (double)"
-                                           : cfg.page_tokens ? "top-k page attention (double)" : "top-k token attention (double)"},
+                         {"reference", kernels::reference_name(sc)},
                          {"max_abs_error", max_err},
                          {"max_abs_reference", max_ref}};
   return r;

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace pnm {
 
@@ -26,7 +27,8 @@ struct DecodeRunConfig {
   std::string system;   // system file or shipped name ("": the default, pnm-ref-system)
   std::string platform; // or a device file: the default system around it
   std::string model = "llama-3.1-8b";
-  uint32_t context = 32768;
+  uint32_t context = 32768;      // KV tokens of every sequence before the first step
+  std::vector<uint32_t> contexts; // or one per sequence (then the batch is their number)
   unsigned batch = 1;
   unsigned steps = 1;
   kernels::Kernel kernel = kernels::Kernel::pnm_dense;

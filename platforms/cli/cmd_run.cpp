@@ -17,6 +17,7 @@ namespace {
 struct RunOptions {
   DecodeRunConfig cfg;
   std::vector<std::string> kernels;
+  std::vector<uint32_t> contexts{32768};
   std::string data = "auto";
   std::string report;
   bool force = false;
@@ -36,8 +37,14 @@ std::string si_bytes(double b) {
 
 void print_table(const std::vector<nlohmann::ordered_json>& runs, std::ostream& os) {
   const auto& f = runs.front();
-  os << fmt::format("pnmvp run: {} on {}, context {} tokens, batch {}, {} step(s)\n", f["model"].get<std::string>(),
-                    f["platform"].get<std::string>(), f["context"].get<uint64_t>(), f["batch"].get<uint64_t>(),
+  std::string ctx;
+  for (const auto& q : f["sequences"]) {
+    const auto a = q["context_start"].get<uint64_t>(), b = q["context_end"].get<uint64_t>();
+    const std::string one = a + 1 == b ? std::to_string(a) : fmt::format("{}..{}", a, b - 1);
+    if (ctx.find(one) == std::string::npos) ctx += (ctx.empty() ? "" : ",") + one;
+  }
+  os << fmt::format("pnmvp run: {} on {}, context {} tokens (+1 decoded per step), batch {}, {} step(s)\n",
+                    f["model"].get<std::string>(), f["platform"].get<std::string>(), ctx, f["batch"].get<uint64_t>(),
                     f["steps"].get<uint64_t>());
   os << fmt::format("{:<11} {:>10} {:>12} {:>14} {:>15} {:>9} {:>12} {:>8}\n", "kernel", "tokens/s", "step ms",
                     "energy/tok mJ", "link bytes/tok", "DRAM util", "ctrl instr", "wall s");
@@ -74,9 +81,14 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
   sub->add_option("--system", c.system, "system file or shipped system name (default pnm-ref-system; runs on its first device)");
   sub->add_option("--platform", c.platform, "device file or shipped name: the default system with this device");
   sub->add_option("--model", c.model, "model shape: a name in platforms/models or a JSON file")->capture_default_str();
-  sub->add_option("--context", c.context, "context length in tokens")->capture_default_str();
+  sub->add_option("--context", o->contexts,
+                  "KV tokens of each sequence before the first step: one length for the whole batch, or a comma "
+                  "list, one per sequence (the batch is then their number)")
+      ->delimiter(',')
+      ->capture_default_str();
   sub->add_option("--batch", c.batch, "sequences decoded together")->capture_default_str();
-  sub->add_option("--steps", c.steps, "decode steps simulated")->capture_default_str();
+  sub->add_option("--steps", c.steps, "decode steps simulated; each appends a token to every sequence")
+      ->capture_default_str();
   sub->add_option("--kernel", o->kernels,
                   "host-fetch, pnm-dense, pnm-topk, pnm-select (repeat or comma-separate; default: all four)")
       ->delimiter(',');
@@ -108,6 +120,8 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
                   : o->data == "timing"   ? DecodeRunConfig::Data::timing
                                           : DecodeRunConfig::Data::automatic;
     o->cfg.overwrite = o->force;
+    if (o->contexts.size() == 1) o->cfg.context = o->contexts.front();
+    else o->cfg.contexts = o->contexts;
     if (!o->report.empty()) check_output_path(o->report, "report", o->force);
     if (!o->cfg.trace_path.empty()) check_output_path(o->cfg.trace_path, "--trace", o->force);
     select_system(o->cfg.system, o->cfg.platform); // a bad system or device file fails before the first run

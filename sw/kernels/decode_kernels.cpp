@@ -292,6 +292,19 @@ LayerSizes layer_sizes(const AttentionShape& s, uint32_t topk) {
   return z;
 }
 
+std::vector<double> reference_output(const StepConfig& c, const AttentionShape& s, const std::vector<double>& q,
+                                     const std::vector<uint16_t>& k, const std::vector<uint16_t>& v) {
+  if (c.kernel == Kernel::host_fetch || c.kernel == Kernel::pnm_dense) return attention_dense(s, q, k, v);
+  if (c.page_tokens)
+    return attention_topk_pages(s, q, k, v, std::max<uint32_t>(1, c.topk / c.page_tokens), c.page_tokens);
+  return attention_topk(s, q, k, v, c.topk);
+}
+
+const char* reference_name(const StepConfig& c) {
+  if (c.kernel == Kernel::host_fetch || c.kernel == Kernel::pnm_dense) return "dense attention (double)";
+  return c.page_tokens ? "top-k page attention (double)" : "top-k token attention (double)";
+}
+
 StepResult run_step(sw::Device& dev, sw::Queue& queue, const StepConfig& cfg, const std::vector<LayerKv>& seqs,
                     const std::vector<std::vector<float>>& queries) {
   if (queries.size() != seqs.size())

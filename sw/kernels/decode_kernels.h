@@ -67,6 +67,14 @@ struct StepResult {
   uint64_t rows_fetched = 0;           // pnm-select: K+V rows the host read
 };
 
+// The double-precision reference of what `cfg`'s kernel computes for one
+// sequence (dense for host-fetch and pnm-dense, top-k tokens or pages for
+// pnm-topk and pnm-select); k, v: [kv_heads][s.seq_len][d] BF16 bits.
+std::vector<double> reference_output(const StepConfig& cfg, const AttentionShape& s, const std::vector<double>& q,
+                                     const std::vector<uint16_t>& k, const std::vector<uint16_t>& v);
+// What reference_output() compares with, in words (reports).
+const char* reference_name(const StepConfig& cfg);
+
 // Runs the step; queries[i] is sequence i's Q ([heads][d], already BF16
 // values). Throws DriverError on a failed job or transfer.
 StepResult run_step(sw::Device& dev, sw::Queue& queue, const StepConfig& cfg,

@@ -1,0 +1,323 @@
+#include "decode_session.h"
+
+#include "common/log.h"
+#include "common/sanitizer.h"
+#include "host_system.h"
+#include "pnm_device_map.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace pnm {
+
+namespace {
+constexpr uint64_t kLine = 64;
+constexpr uint64_t kGranule = 2ull << 20; // tenant granule (pnm_tenants.h)
+} // namespace
+
+// The driver's objects, made and destroyed in the host's thread (they talk
+// to the device).
+struct DecodeSession::Driver {
+  Driver(sw::Backend& b, uint64_t tenant_bytes, uint32_t queue_entries)
+      : dev(b), tenant(dev, 1, 0, tenant_bytes), queue(tenant, queue_entries) {}
+  sw::Device dev;
+  sw::Tenant tenant;
+  sw::Queue queue;
+};
+
+// One admitted sequence: its buffers per simulated layer, and (functional
+// runs that verify) the host's copy of its K and V, strided as on the device.
+struct DecodeSession::Seq {
+  uint64_t extent = 0, extent_bytes = 0;
+  uint32_t context = 0, reserve = 0;
+  std::vector<kernels::LayerKv> layers;
+  std::vector<std::vector<uint16_t>> k, v; // per layer: [kv_heads][reserve][d] BF16 bits
+};
+
+DecodeSession::DecodeSession(const DecodeSessionConfig& cfg)
+    : cfg_(cfg), sysc_(select_system(cfg.system, cfg.platform)), rng_(cfg.seed) {
+  PlatformConfig& pc = sysc_.devices.front().platform; // the session runs on the system's first device
+  if (!pc.cxl.present || !pc.has_engine || !pc.controller.present)
+    throw ConfigError(fmt::format("{}: a decode session needs a device with \"cxl\", \"engine\" and \"controller\" "
+                                  "sections (as pnm-ref.json)", pc.file));
+  const kernels::ModelShape& m = cfg.model;
+  if (m.precision != kernels::ModelShape::KvPrecision::bf16)
+    throw std::invalid_argument(fmt::format("model {}: only BF16 KV caches are supported by the kernels", m.name));
+  if (cfg.layers_simulated < 1 || cfg.layers_simulated > m.layers)
+    throw std::invalid_argument(fmt::format("layers simulated {} is outside [1, {}] (model {})", cfg.layers_simulated,
+                                            m.layers, m.name));
+  if (!cfg.datapath.empty()) pc.datapath = cfg.datapath == "model" ? "twin" : cfg.datapath;
+  if (!cfg.vcd_path.empty()) {
+    pc.datapath = "rtl";
+    pc.datapath_vcd = cfg.vcd_path;
+  }
+  if (cfg.queue_entries < 4 || cfg.queue_entries > 4096 || (cfg.queue_entries & (cfg.queue_entries - 1)))
+    throw std::invalid_argument(fmt::format("queue entries {} must be a power of two in [4, 4096]", cfg.queue_entries));
+  if (m.head_dim % pc.datapath_lanes)
+    throw std::invalid_argument(fmt::format("model {}: head_dim {} is not a multiple of the datapath's {} lanes",
+                                            m.name, m.head_dim, pc.datapath_lanes));
+  sc_.kernel = cfg.kernel;
+  sc_.shape = {m.query_heads, m.kv_heads, m.head_dim, 0, 1.0 / std::sqrt(double(m.head_dim))};
+  sc_.topk = cfg.topk;
+  sc_.page_tokens = cfg.page_tokens;
+  sc_.functional = cfg.functional;
+  const HostConfig& hc = host_config();
+  sc_.host = {hc.attention_gflops, hc.pj_per_flop, hc.kernel_lines_in_flight()};
+
+  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
+  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  wake_ = std::make_unique<sc_core::sc_event>("decode_session_wake");
+  sys_ = std::make_unique<HostSystem>(sysc_);
+  if (!cfg.functional) sys_->dev.engine->set_mode(engine::Mode::timing_only);
+  sys_->host.set_program([this](sw::Backend& b) { serve(b); });
+  // Boot, then the tenant over all of the device's memory the firmware does
+  // not reserve, and one queue; the rest of the tenant is the sequences'.
+  const uint64_t capacity = sys_->dev.capacity_bytes();
+  const uint64_t tenant_bytes = (capacity - PNM_FW_RESERVED_BYTES) / kGranule * kGranule;
+  work_ = [this, tenant_bytes](sw::Backend& b) {
+    b.sleep_ns(10000); // the firmware boots
+    drv_ = std::make_unique<Driver>(b, tenant_bytes, cfg_.queue_entries);
+    const uint64_t left = drv_->tenant.bytes() - drv_->tenant.used_bytes();
+    const sw::Buffer all = drv_->tenant.alloc(left / kLine * kLine, kLine);
+    free_[all.dpa] = left / kLine * kLine;
+  };
+  sc_core::sc_start();
+  sanitizer_back_on_main_stack();
+  if (failure_) std::rethrow_exception(failure_);
+  if (!serving_) throw std::runtime_error("decode session: the host program did not start");
+}
+
+DecodeSession::~DecodeSession() {
+  if (!serving_) return;
+  try {
+    quit_ = true;
+    call([this](sw::Backend&) {
+      drv_->queue.close();
+      drv_->tenant.release();
+      drv_.reset();
+    });
+  } catch (const std::exception& e) {
+    log::warn("session", "closing the session: {}", e.what());
+  }
+}
+
+const HostConfig& DecodeSession::host_config() const { return sysc_.hosts.at(sysc_.devices.front().host); }
+
+double DecodeSession::now_ns() const { return sc_core::sc_time_stamp().to_seconds() * 1e9; }
+
+void DecodeSession::serve(sw::Backend& b) {
+  serving_ = true;
+  for (;;) {
+    if (work_) {
+      try {
+        work_(b);
+      } catch (...) {
+        failure_ = std::current_exception();
+      }
+      work_ = nullptr;
+    }
+    if (quit_) {
+      serving_ = false;
+      return; // the host program ends: the simulation stops
+    }
+    sc_core::sc_pause(); // the kernel pauses at the end of this delta; time stays
+    sc_core::wait(*wake_);
+  }
+}
+
+void DecodeSession::call(const std::function<void(sw::Backend&)>& work) {
+  if (!serving_) throw std::logic_error("decode session: the simulation has ended");
+  work_ = work;
+  failure_ = nullptr;
+  wake_->notify(sc_core::SC_ZERO_TIME);
+  sc_core::sc_start();
+  sanitizer_back_on_main_stack();
+  if (failure_) std::rethrow_exception(failure_);
+  if (work_) throw std::runtime_error("decode session: the host program did not run (simulation starved)");
+}
+
+uint64_t DecodeSession::free_bytes() const {
+  uint64_t n = 0;
+  for (const auto& [dpa, bytes] : free_) n += bytes;
+  return n;
+}
+
+uint64_t DecodeSession::take_extent(uint64_t bytes) {
+  for (auto it = free_.begin(); it != free_.end(); ++it) {
+    if (it->second < bytes) continue;
+    const uint64_t dpa = it->first, left = it->second - bytes;
+    free_.erase(it);
+    if (left) free_[dpa + bytes] = left;
+    return dpa;
+  }
+  throw std::length_error(fmt::format("decode session: no {:.1f} MiB extent left in device memory ({:.1f} MiB free "
+                                      "in all): release sequences or reserve fewer tokens",
+                                      bytes / double(1 << 20), free_bytes() / double(1 << 20)));
+}
+
+void DecodeSession::free_extent(uint64_t dpa, uint64_t bytes) {
+  auto it = free_.emplace(dpa, bytes).first;
+  // Coalesce with the neighbours.
+  if (auto nx = std::next(it); nx != free_.end() && dpa + it->second == nx->first) {
+    it->second += nx->second;
+    free_.erase(nx);
+  }
+  if (it != free_.begin()) {
+    auto pv = std::prev(it);
+    if (pv->first + pv->second == it->first) {
+      pv->second += it->second;
+      free_.erase(it);
+    }
+  }
+}
+
+DecodeSession::SeqId DecodeSession::admit(uint32_t prompt_tokens, uint32_t reserve_tokens) {
+  if (prompt_tokens < 1 || reserve_tokens < prompt_tokens || reserve_tokens > (1u << 24))
+    throw std::invalid_argument(fmt::format("admit: prompt {} and reserve {} tokens must satisfy 1 <= prompt <= "
+                                            "reserve <= {} (the engine's longest sequence)",
+                                            prompt_tokens, reserve_tokens, 1u << 24));
+  kernels::AttentionShape shape = sc_.shape;
+  shape.seq_len = reserve_tokens;
+  const kernels::LayerSizes z = kernels::layer_sizes(shape, sc_.topk);
+  const uint64_t per_layer = 2 * z.kv + z.q + z.o + z.idx;
+  auto s = std::make_unique<Seq>();
+  s->extent_bytes = per_layer * cfg_.layers_simulated;
+  s->extent = take_extent(s->extent_bytes);
+  s->context = prompt_tokens;
+  s->reserve = reserve_tokens;
+  const kernels::ModelShape& m = cfg_.model;
+  const uint64_t row = uint64_t{m.head_dim} * 2;
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  uint64_t at = s->extent;
+  for (unsigned l = 0; l < cfg_.layers_simulated; ++l) {
+    kernels::LayerKv kv;
+    kv.k_dpa = at;
+    kv.v_dpa = at + z.kv;
+    kv.q_dpa = kv.v_dpa + z.kv;
+    kv.o_dpa = kv.q_dpa + z.q;
+    kv.idx_dpa = kv.o_dpa + z.o;
+    at += per_layer;
+    kv.seq_len = prompt_tokens;
+    kv.kv_stride = reserve_tokens;
+    s->layers.push_back(kv);
+    if (!cfg_.functional) continue;
+    // The KV cache as prefill left it: written straight into device memory
+    // (a backdoor: it is set-up, not part of the decode steps).
+    for (int which = 0; which < 2; ++which) {
+      std::vector<uint16_t> raw(uint64_t{m.kv_heads} * reserve_tokens * m.head_dim, 0);
+      for (unsigned h = 0; h < m.kv_heads; ++h)
+        for (uint64_t e = 0; e < uint64_t{prompt_tokens} * m.head_dim; ++e)
+          raw[uint64_t{h} * reserve_tokens * m.head_dim + e] = kernels::to_bf16(nd(rng_));
+      const uint64_t base = which ? kv.v_dpa : kv.k_dpa;
+      for (unsigned h = 0; h < m.kv_heads; ++h)
+        sys_->dev.dram.store().write(base + uint64_t{h} * reserve_tokens * row,
+                                     reinterpret_cast<const uint8_t*>(raw.data() + uint64_t{h} * reserve_tokens * m.head_dim),
+                                     uint64_t{prompt_tokens} * row);
+      if (cfg_.verify) (which ? s->v : s->k).push_back(std::move(raw));
+    }
+  }
+  const SeqId id = next_id_++;
+  seqs_[id] = std::move(s);
+  return id;
+}
+
+void DecodeSession::release(SeqId id) {
+  auto it = seqs_.find(id);
+  if (it == seqs_.end()) throw std::invalid_argument(fmt::format("release: no sequence {}", id));
+  free_extent(it->second->extent, it->second->extent_bytes);
+  seqs_.erase(it);
+}
+
+uint32_t DecodeSession::context(SeqId id) const {
+  auto it = seqs_.find(id);
+  if (it == seqs_.end()) throw std::invalid_argument(fmt::format("no sequence {}", id));
+  return it->second->context;
+}
+
+void DecodeSession::append_tokens(Seq& s, sw::Backend&) {
+  // The new token's K and V rows, one per KV head, as the host computed
+  // them, written over CXL.mem at the end of each head's rows.
+  const kernels::ModelShape& m = cfg_.model;
+  const uint64_t row = uint64_t{m.head_dim} * 2;
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<uint16_t> bits(m.head_dim, 0);
+  for (unsigned l = 0; l < cfg_.layers_simulated; ++l) {
+    kernels::LayerKv& kv = s.layers[l];
+    for (int which = 0; which < 2; ++which)
+      for (unsigned h = 0; h < m.kv_heads; ++h) {
+        const uint64_t off = (uint64_t{h} * s.reserve + s.context) * m.head_dim;
+        if (cfg_.functional)
+          for (uint16_t& x : bits) x = kernels::to_bf16(nd(rng_));
+        if (cfg_.functional && cfg_.verify)
+          std::copy(bits.begin(), bits.end(), (which ? s.v : s.k)[l].begin() + static_cast<std::ptrdiff_t>(off));
+        drv_->dev.write((which ? kv.v_dpa : kv.k_dpa) + off * 2, bits.data(), row);
+      }
+    kv.seq_len = s.context + 1;
+  }
+  ++s.context;
+}
+
+DecodeSession::StepResult DecodeSession::step(const std::vector<SeqId>& batch) {
+  if (batch.empty()) throw std::invalid_argument("step: empty batch");
+  std::vector<Seq*> seqs;
+  for (SeqId id : batch) {
+    auto it = seqs_.find(id);
+    if (it == seqs_.end()) throw std::invalid_argument(fmt::format("step: no sequence {}", id));
+    if (std::find(seqs.begin(), seqs.end(), it->second.get()) != seqs.end())
+      throw std::invalid_argument(fmt::format("step: sequence {} appears twice in the batch", id));
+    if (it->second->context >= it->second->reserve)
+      throw std::length_error(fmt::format("step: sequence {} has used all {} tokens it reserved at admission", id,
+                                          it->second->reserve));
+    seqs.push_back(it->second.get());
+  }
+  const kernels::ModelShape& m = cfg_.model;
+  StepResult res;
+  call([&](sw::Backend& b) {
+    res.start_ns = b.now_ns();
+    for (Seq* s : seqs) append_tokens(*s, b);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (unsigned l = 0; l < cfg_.layers_simulated; ++l) {
+      std::vector<kernels::LayerKv> layer;
+      std::vector<std::vector<float>> queries(seqs.size(), std::vector<float>(uint64_t{m.query_heads} * m.head_dim, 0.0f));
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        layer.push_back(seqs[i]->layers[l]);
+        if (cfg_.functional)
+          for (float& x : queries[i]) x = kernels::from_bf16(kernels::to_bf16(nd(rng_)));
+      }
+      const double t0 = b.now_ns();
+      const kernels::StepResult r = kernels::run_step(drv_->dev, drv_->queue, sc_, layer, queries);
+      res.host_flops += r.host_flops;
+      res.rows_fetched += r.rows_fetched;
+      res.jobs += r.jobs;
+      if (on_layer) on_layer(l, t0, r);
+      if (!cfg_.functional || !cfg_.verify) continue;
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        const Seq& s = *seqs[i];
+        kernels::AttentionShape shape = sc_.shape;
+        shape.seq_len = s.context;
+        // Packed copies of the first `context` rows of each head.
+        std::vector<uint16_t> k, v;
+        for (unsigned h = 0; h < m.kv_heads; ++h) {
+          const auto first = static_cast<std::ptrdiff_t>(uint64_t{h} * s.reserve * m.head_dim);
+          const auto n = static_cast<std::ptrdiff_t>(uint64_t{s.context} * m.head_dim);
+          k.insert(k.end(), s.k[l].begin() + first, s.k[l].begin() + first + n);
+          v.insert(v.end(), s.v[l].begin() + first, s.v[l].begin() + first + n);
+        }
+        const std::vector<double> q(queries[i].begin(), queries[i].end());
+        const std::vector<double> ref = kernels::reference_output(sc_, shape, q, k, v);
+        for (size_t e = 0; e < ref.size(); ++e) {
+          res.max_abs_error = std::max(res.max_abs_error, std::abs(double(r.out[i][e]) - ref[e]));
+          res.max_abs_reference = std::max(res.max_abs_reference, std::abs(ref[e]));
+        }
+        ++res.checked;
+      }
+    }
+    res.end_ns = b.now_ns();
+  });
+  return res;
+}
+
+} // namespace pnm
