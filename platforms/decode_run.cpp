@@ -5,7 +5,7 @@
 #include "common/rss.h"
 #include "common/trace_writer.h"
 #include "host_system.h"
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 #include <fmt/format.h>
 

@@ -3,8 +3,8 @@
 #include "pnm/datapath_rtl.h"
 #include "pnm/datapath_twin.h"
 #include "common/log.h"
-#include "pnm_device_map.h"
-#include "pnm_tenants.h"
+#include <pnmvp/hw/device_map.h>
+#include <pnmvp/hw/jobs.h>
 
 #include <fmt/format.h>
 #include <algorithm>

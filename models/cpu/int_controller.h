@@ -7,7 +7,7 @@
 #include <array>
 #include <cstdint>
 
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 namespace pnm::cpu {
 

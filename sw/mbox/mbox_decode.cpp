@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "pnm_mailbox.h"
+#include <pnmvp/hw/mailbox.h>
 
 namespace pnm::sw::mbox {
 
