@@ -1,7 +1,7 @@
 // Interrupt controller of the controller core complex: 32 edge-triggered,
 // latched lines (raise() sets PENDING) gated by ENABLE into the core's
 // machine external interrupt. Firmware claims the lowest pending enabled
-// line, which clears it. Registers: pnm_device_map.h, PNM_INTC_*.
+// line, which clears it. Registers: pnmvp/hw/device_map.h, PNM_INTC_*.
 #pragma once
 
 #include <array>
