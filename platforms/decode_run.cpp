@@ -6,7 +6,7 @@
 #include "common/trace_writer.h"
 #include "decode_session.h"
 #include "host_system.h"
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 #include <fmt/format.h>
 

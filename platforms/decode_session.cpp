@@ -3,7 +3,7 @@
 #include "common/log.h"
 #include "common/sanitizer.h"
 #include "host_system.h"
-#include "pnm_device_map.h"
+#include "pnmvp/hw/device_map.h"
 
 #include <fmt/format.h>
 

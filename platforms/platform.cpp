@@ -1,5 +1,7 @@
 #include "platform.h"
 
+#include "common/resources.h"
+
 #include <cstdlib>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -13,10 +15,7 @@ bool is_file(const std::string& p) {
 }
 } // namespace
 
-std::string platforms_dir() {
-  if (const char* env = std::getenv("PNMVP_PLATFORMS")) return env;
-  return PNM_PLATFORMS_DIR;
-}
+std::string platforms_dir() { return resources::platforms_dir(); }
 
 std::string resolve_platform(const std::string& name) {
   if (is_file(name)) return name;

@@ -57,8 +57,8 @@ PlatformConfig load_platform(const std::string& path);
 // base's value (a system file's link entry overriding the device's link).
 void read_link(ConfigNode& link, CxlPlatformConfig& c, const CxlPlatformConfig* base);
 
-// The folder holding the shipped platforms (build-time source path, or
-// $PNMVP_PLATFORMS when set, e.g. after installation).
+// The folder holding the shipped platforms (found at run time, or
+// $PNMVP_PLATFORMS when set; common/resources.h has the search order).
 std::string platforms_dir();
 // Resolves "ddr5-4800-1ch" or "ddr5-4800-1ch.json" to a shipped file when
 // `name` is not itself an existing path.

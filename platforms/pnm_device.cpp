@@ -3,8 +3,9 @@
 #include "pnm/datapath_rtl.h"
 #include "pnm/datapath_twin.h"
 #include "common/log.h"
-#include "pnm_device_map.h"
-#include "pnm_tenants.h"
+#include "common/resources.h"
+#include <pnmvp/hw/device_map.h>
+#include <pnmvp/hw/jobs.h>
 
 #include <fmt/format.h>
 #include <algorithm>
@@ -51,8 +52,7 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
   };
   regs.on_mailbox_interrupt = doorbells.on_host_irq;
   if (p.controller.present) {
-    const std::string elf = p.controller.firmware == "builtin" ? std::string(PNM_BUILTIN_FIRMWARE_ELF)
-                                                               : p.controller.firmware;
+    const std::string elf = p.controller.firmware == "builtin" ? resources::firmware_elf() : p.controller.firmware;
     controller = std::make_unique<cpu::ControllerCore>("controller", p.controller.core, elf,
                                                        p.controller.quantum_instructions);
     controller->mmio_socket.bind(ctrl_bus.in_socket);

@@ -7,7 +7,7 @@
 // with a port per initiator: "host" (CXL.mem, socket 0 of dram.mem_socket),
 // "controller" (the core's DRAM window, socket 1) and "engine" (the
 // engine's streamers, through engine_mem). ctrl_bus is the controller's
-// view of the device's registers (pnm_device_map.h): the engine's at
+// view of the device's registers (include/pnmvp/hw/device_map.h): the engine's at
 // PNM_ENGINE_BASE.
 #pragma once
 

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine_regs.h"
+#include <pnmvp/hw/doorbells.h>
+#include <pnmvp/hw/engine_regs.h>
+
 #include "pnm_hal.h"
 #include "pnm_jobs.h"
 #include "pnm_mailbox.h"
@@ -220,8 +222,9 @@ static void take_doorbells(void) {
       continue;
     }
     struct pnm_queue* q = pnm_queue_find_mut(&ctx.tenants, (uint16_t)id);
-    const uint32_t sq_tail = pnm_read32(QDB(PNM_QDB_DOORBELL_OFF + 8u * id));
-    const uint32_t cq_head = pnm_read32(QDB(PNM_QDB_DOORBELL_OFF + 8u * id + 4u));
+    const uint32_t pair = PNM_QDB_DOORBELL_OFF + PNM_DOORBELL_STRIDE_BYTES * id;
+    const uint32_t sq_tail = pnm_read32(QDB(pair + PNM_DOORBELL_SQ_TAIL_OFF));
+    const uint32_t cq_head = pnm_read32(QDB(pair + PNM_DOORBELL_CQ_HEAD_OFF));
     if (!q) {
       printf("W: doorbell of queue %u, which does not exist; ignored\n", id);
       continue;

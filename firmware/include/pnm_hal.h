@@ -1,7 +1,7 @@
 /*
  * pnm_hal.h: hardware access layer for the controller firmware (RV32, C).
  *
- * Register addresses come from pnm_device_map.h (shared with the C++
+ * Register addresses come from pnmvp/hw/device_map.h (shared with the C++
  * models); this header only adds typed accessors, CSR helpers and the
  * interrupt/timer/console/sim-control conveniences. Firmware only: it uses
  * RISC-V inline assembly.
@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 #ifdef __cplusplus
 extern "C" {

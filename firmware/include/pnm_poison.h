@@ -18,22 +18,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* PNM_POISON_MAX, PNM_POISON_LINE_BYTES, enum pnm_poison_source */
+#include <pnmvp/hw/mailbox.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define PNM_POISON_MAX 256u       /* entries (runs); QEMU's limit is the same */
-#define PNM_POISON_LINE_BYTES 64u /* granularity; DPAs are 64 B aligned */
-
-/* Record source, bits 2:0 of the record address (CXL; Linux cxlmem.h,
- * QEMU cxl_device.h). */
-enum pnm_poison_source {
-  PNM_POISON_SRC_UNKNOWN = 0,
-  PNM_POISON_SRC_EXTERNAL = 1,
-  PNM_POISON_SRC_INTERNAL = 2,
-  PNM_POISON_SRC_INJECTED = 3,
-  PNM_POISON_SRC_VENDOR = 7
-};
 
 /* Results of pnm_poison_mark() / pnm_poison_clear(). */
 enum pnm_poison_status {

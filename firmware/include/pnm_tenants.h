@@ -9,6 +9,7 @@
  * of the queue the job came from; since tenant ranges never overlap, a
  * tenant can never make the engine read or write another tenant's memory.
  *
+ * Limits the host sees are in pnmvp/hw/tenants.h and pnmvp/hw/jobs.h.
  * Fixed-size tables, no allocation, no register access; portable C11
  * built into the firmware and natively (pnm_fw_native) for host tests.
  * docs/FIRMWARE.md describes the model and the mailbox commands on top.
@@ -19,23 +20,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <pnmvp/hw/jobs.h> /* queue limits */
+#include <pnmvp/hw/tenants.h>
+
 #include "pnm_ring.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define PNM_TENANTS_MAX 16u          /* tenant table size */
-#define PNM_QUEUES_MAX 64u           /* queue pairs, all tenants together */
-#define PNM_TENANT_ID_INVALID 0xFFFFu /* reserved: never a tenant id */
-#define PNM_TENANT_GRANULE_BYTES 0x200000u /* 2 MiB: base and length unit */
-
-#define PNM_QUEUE_MIN_ENTRIES 2u
-#define PNM_QUEUE_MAX_ENTRIES 4096u /* power of two in [MIN, MAX] */
-#define PNM_SQ_ENTRY_BYTES 64u      /* submission entry (job descriptor) */
-#define PNM_CQ_ENTRY_BYTES 16u      /* completion entry */
-#define PNM_QUEUE_BASE_ALIGN 64u    /* SQ and CQ base DPA alignment */
-#define PNM_QUEUE_ID_INVALID 0xFFFFu
 
 /* Results of the table operations (0 = success). */
 enum pnm_tenant_status {

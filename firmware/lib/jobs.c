@@ -1,52 +1,5 @@
-/* jobs.c: SQE/CQE packing and the per-job isolation check (pnm_jobs.h). */
+/* jobs.c: the per-job isolation check (pnm_jobs.h). */
 #include "pnm_jobs.h"
-
-#include "pnm_mailbox.h" /* pnm_le*_get/put */
-
-uint16_t pnm_sqe_decode(const uint8_t* s, struct pnm_sqe* out) {
-  out->opcode = s[PNM_SQE_OPCODE_OFF];
-  out->flags = s[PNM_SQE_FLAGS_OFF];
-  out->cid = pnm_le16_get(s + PNM_SQE_CID_OFF);
-  out->desc_dpa = pnm_le64_get(s + PNM_SQE_DESC_OFF);
-  if (out->opcode != PNM_SQE_OP_ATTENTION || (out->flags & ~PNM_SQE_FLAGS_KNOWN) != 0u ||
-      pnm_le32_get(s + PNM_SQE_RSVD0_OFF) != 0u) {
-    return PNM_CQ_ST_BAD_SQE;
-  }
-  for (unsigned i = PNM_SQE_RSVD1_OFF; i < PNM_SQ_ENTRY_BYTES; ++i) {
-    if (s[i] != 0u) {
-      return PNM_CQ_ST_BAD_SQE;
-    }
-  }
-  return PNM_CQ_ST_SUCCESS;
-}
-
-void pnm_sqe_encode(const struct pnm_sqe* in, uint8_t* s) {
-  for (unsigned i = 0; i < PNM_SQ_ENTRY_BYTES; ++i) {
-    s[i] = 0u;
-  }
-  s[PNM_SQE_OPCODE_OFF] = in->opcode;
-  s[PNM_SQE_FLAGS_OFF] = in->flags;
-  pnm_le16_put(s + PNM_SQE_CID_OFF, in->cid);
-  pnm_le64_put(s + PNM_SQE_DESC_OFF, in->desc_dpa);
-}
-
-void pnm_cqe_encode(const struct pnm_cqe* in, uint8_t* c) {
-  pnm_le16_put(c + PNM_CQE_CID_OFF, in->cid);
-  pnm_le16_put(c + PNM_CQE_SQ_HEAD_OFF, in->sq_head);
-  pnm_le16_put(c + PNM_CQE_STATUS_OFF, in->status);
-  pnm_le16_put(c + PNM_CQE_PHASE_OFF, (uint16_t)(in->phase & 1u));
-  pnm_le32_put(c + PNM_CQE_CYCLES_OFF, in->cycles);
-  pnm_le32_put(c + PNM_CQE_LINES_OFF, in->lines_read);
-}
-
-void pnm_cqe_decode(const uint8_t* c, struct pnm_cqe* out) {
-  out->cid = pnm_le16_get(c + PNM_CQE_CID_OFF);
-  out->sq_head = pnm_le16_get(c + PNM_CQE_SQ_HEAD_OFF);
-  out->status = pnm_le16_get(c + PNM_CQE_STATUS_OFF);
-  out->phase = (uint16_t)(pnm_le16_get(c + PNM_CQE_PHASE_OFF) & 1u);
-  out->cycles = pnm_le32_get(c + PNM_CQE_CYCLES_OFF);
-  out->lines_read = pnm_le32_get(c + PNM_CQE_LINES_OFF);
-}
 
 static bool power_of_two(uint32_t v) { return v != 0u && (v & (v - 1u)) == 0u; }
 

@@ -425,19 +425,19 @@ static uint8_t log2_u32(uint32_t v) {
 static uint16_t cmd_pnm_get_caps(struct pnm_mbox_ctx* ctx, const uint8_t* in, uint32_t in_len,
                                  uint8_t* out, uint32_t out_cap, uint32_t* out_len) {
   (void)in, (void)in_len, (void)out_cap, (void)out_len;
-  pnm_le16_put(out + 0x00, PNM_CAPS_LAYOUT_VERSION);
-  pnm_le16_put(out + 0x02, ctx->engine.job_desc_version);
-  pnm_le16_put(out + 0x04, ctx->engine.lanes);
-  out[0x06] = ctx->engine.engines;
-  out[0x07] = ctx->engine.precisions;
-  pnm_le16_put(out + 0x08, (uint16_t)PNM_TENANTS_MAX);
-  pnm_le16_put(out + 0x0A, (uint16_t)PNM_QUEUES_MAX);
-  pnm_le16_put(out + 0x0C, (uint16_t)PNM_QUEUE_MIN_ENTRIES);
-  pnm_le16_put(out + 0x0E, (uint16_t)PNM_QUEUE_MAX_ENTRIES);
-  out[0x10] = log2_u32(PNM_SQ_ENTRY_BYTES);
-  out[0x11] = log2_u32(PNM_CQ_ENTRY_BYTES);
-  out[0x12] = log2_u32(PNM_TENANT_GRANULE_BYTES);
-  out[0x13] = log2_u32(PNM_QUEUE_BASE_ALIGN);
+  pnm_le16_put(out + PNM_CAPS_VERSION_OFF, PNM_CAPS_LAYOUT_VERSION);
+  pnm_le16_put(out + PNM_CAPS_DESC_VERSION_OFF, ctx->engine.job_desc_version);
+  pnm_le16_put(out + PNM_CAPS_LANES_OFF, ctx->engine.lanes);
+  out[PNM_CAPS_ENGINES_OFF] = ctx->engine.engines;
+  out[PNM_CAPS_PRECISIONS_OFF] = ctx->engine.precisions;
+  pnm_le16_put(out + PNM_CAPS_MAX_TENANTS_OFF, (uint16_t)PNM_TENANTS_MAX);
+  pnm_le16_put(out + PNM_CAPS_MAX_QUEUES_OFF, (uint16_t)PNM_QUEUES_MAX);
+  pnm_le16_put(out + PNM_CAPS_MIN_ENTRIES_OFF, (uint16_t)PNM_QUEUE_MIN_ENTRIES);
+  pnm_le16_put(out + PNM_CAPS_MAX_ENTRIES_OFF, (uint16_t)PNM_QUEUE_MAX_ENTRIES);
+  out[PNM_CAPS_SQE_LOG2_OFF] = log2_u32(PNM_SQ_ENTRY_BYTES);
+  out[PNM_CAPS_CQE_LOG2_OFF] = log2_u32(PNM_CQ_ENTRY_BYTES);
+  out[PNM_CAPS_GRANULE_LOG2_OFF] = log2_u32(PNM_TENANT_GRANULE_BYTES);
+  out[PNM_CAPS_RING_ALIGN_LOG2_OFF] = log2_u32(PNM_QUEUE_BASE_ALIGN);
   return PNM_MBOX_RC_SUCCESS;
 }
 
@@ -445,15 +445,16 @@ static uint16_t cmd_pnm_create_tenant(struct pnm_mbox_ctx* ctx, const uint8_t* i
                                       uint32_t in_len, uint8_t* out, uint32_t out_cap,
                                       uint32_t* out_len) {
   (void)in_len, (void)out, (void)out_cap, (void)out_len;
-  return tenant_rc(pnm_tenant_create(&ctx->tenants, pnm_le16_get(in + 0x00),
-                                     pnm_le64_get(in + 0x08), pnm_le64_get(in + 0x10)));
+  return tenant_rc(pnm_tenant_create(&ctx->tenants, pnm_le16_get(in + PNM_TENANT_IN_ID_OFF),
+                                     pnm_le64_get(in + PNM_TENANT_IN_BASE_OFF),
+                                     pnm_le64_get(in + PNM_TENANT_IN_LENGTH_OFF)));
 }
 
 static uint16_t cmd_pnm_destroy_tenant(struct pnm_mbox_ctx* ctx, const uint8_t* in,
                                        uint32_t in_len, uint8_t* out, uint32_t out_cap,
                                        uint32_t* out_len) {
   (void)in_len, (void)out, (void)out_cap, (void)out_len;
-  return tenant_rc(pnm_tenant_destroy(&ctx->tenants, pnm_le16_get(in + 0x00)));
+  return tenant_rc(pnm_tenant_destroy(&ctx->tenants, pnm_le16_get(in + PNM_TENANT_IN_ID_OFF)));
 }
 
 static uint16_t cmd_pnm_create_queue(struct pnm_mbox_ctx* ctx, const uint8_t* in,
@@ -461,12 +462,14 @@ static uint16_t cmd_pnm_create_queue(struct pnm_mbox_ctx* ctx, const uint8_t* in
                                      uint32_t* out_len) {
   (void)in_len, (void)out_cap, (void)out_len;
   uint16_t id = PNM_QUEUE_ID_INVALID;
-  const int st = pnm_queue_create(&ctx->tenants, pnm_le16_get(in + 0x00), pnm_le64_get(in + 0x08),
-                                  pnm_le64_get(in + 0x10), pnm_le16_get(in + 0x02), &id);
+  const int st = pnm_queue_create(&ctx->tenants, pnm_le16_get(in + PNM_QUEUE_IN_TENANT_OFF),
+                                  pnm_le64_get(in + PNM_QUEUE_IN_SQ_BASE_OFF),
+                                  pnm_le64_get(in + PNM_QUEUE_IN_CQ_BASE_OFF),
+                                  pnm_le16_get(in + PNM_QUEUE_IN_ENTRIES_OFF), &id);
   if (st != PNM_TENANT_OK) {
     return tenant_rc(st);
   }
-  pnm_le16_put(out + 0x00, id);
+  pnm_le16_put(out + PNM_QUEUE_ID_OFF, id);
   return PNM_MBOX_RC_SUCCESS;
 }
 
@@ -474,26 +477,26 @@ static uint16_t cmd_pnm_destroy_queue(struct pnm_mbox_ctx* ctx, const uint8_t* i
                                       uint32_t in_len, uint8_t* out, uint32_t out_cap,
                                       uint32_t* out_len) {
   (void)in_len, (void)out, (void)out_cap, (void)out_len;
-  return tenant_rc(pnm_queue_destroy(&ctx->tenants, pnm_le16_get(in + 0x00)));
+  return tenant_rc(pnm_queue_destroy(&ctx->tenants, pnm_le16_get(in + PNM_QUEUE_ID_OFF)));
 }
 
 static uint16_t cmd_pnm_get_perf(struct pnm_mbox_ctx* ctx, const uint8_t* in, uint32_t in_len,
                                  uint8_t* out, uint32_t out_cap, uint32_t* out_len) {
   (void)in, (void)in_len, (void)out_cap, (void)out_len;
   const struct pnm_perf_counters* p = &ctx->perf;
-  pnm_le16_put(out + 0x00, PNM_PERF_LAYOUT_VERSION);
-  pnm_le16_put(out + 0x02, (uint16_t)PNM_ENERGY_CLASSES);
-  pnm_le64_put(out + 0x08, pnm_mbox_now_ns(ctx));
-  pnm_le64_put(out + 0x10, p->jobs_completed);
-  pnm_le64_put(out + 0x18, p->jobs_failed);
-  pnm_le64_put(out + 0x20, p->engine_busy_cycles);
-  pnm_le64_put(out + 0x28, p->dram_bytes_read);
-  pnm_le64_put(out + 0x30, p->dram_bytes_written);
-  pnm_le64_put(out + 0x38, p->link_bytes_rx);
-  pnm_le64_put(out + 0x40, p->link_bytes_tx);
-  pnm_le64_put(out + 0x48, p->instructions_retired);
+  pnm_le16_put(out + PNM_PERF_VERSION_OFF, PNM_PERF_LAYOUT_VERSION);
+  pnm_le16_put(out + PNM_PERF_CLASSES_OFF, (uint16_t)PNM_ENERGY_CLASSES);
+  pnm_le64_put(out + PNM_PERF_DEVICE_NS_OFF, pnm_mbox_now_ns(ctx));
+  pnm_le64_put(out + PNM_PERF_JOBS_DONE_OFF, p->jobs_completed);
+  pnm_le64_put(out + PNM_PERF_JOBS_FAILED_OFF, p->jobs_failed);
+  pnm_le64_put(out + PNM_PERF_BUSY_CYCLES_OFF, p->engine_busy_cycles);
+  pnm_le64_put(out + PNM_PERF_DRAM_RD_OFF, p->dram_bytes_read);
+  pnm_le64_put(out + PNM_PERF_DRAM_WR_OFF, p->dram_bytes_written);
+  pnm_le64_put(out + PNM_PERF_LINK_RX_OFF, p->link_bytes_rx);
+  pnm_le64_put(out + PNM_PERF_LINK_TX_OFF, p->link_bytes_tx);
+  pnm_le64_put(out + PNM_PERF_INSTRUCTIONS_OFF, p->instructions_retired);
   for (unsigned i = 0; i < PNM_ENERGY_CLASSES; ++i) {
-    pnm_le64_put(out + 0x50 + 8u * i, p->energy_pj[i]);
+    pnm_le64_put(out + PNM_PERF_ENERGY_OFF + 8u * i, p->energy_pj[i]);
   }
   return PNM_MBOX_RC_SUCCESS;
 }
@@ -501,7 +504,7 @@ static uint16_t cmd_pnm_get_perf(struct pnm_mbox_ctx* ctx, const uint8_t* in, ui
 static uint16_t cmd_pnm_get_tenant(struct pnm_mbox_ctx* ctx, const uint8_t* in, uint32_t in_len,
                                    uint8_t* out, uint32_t out_cap, uint32_t* out_len) {
   (void)in_len;
-  const struct pnm_tenant* tn = pnm_tenant_find(&ctx->tenants, pnm_le16_get(in + 0x00));
+  const struct pnm_tenant* tn = pnm_tenant_find(&ctx->tenants, pnm_le16_get(in + PNM_TENANT_IN_ID_OFF));
   if (!tn) {
     return PNM_MBOX_RC_INVALID_INPUT;
   }
@@ -510,12 +513,12 @@ static uint16_t cmd_pnm_get_tenant(struct pnm_mbox_ctx* ctx, const uint8_t* in, 
     return PNM_MBOX_RC_INTERNAL; /* cannot happen with a >= 256 B payload */
   }
   zero(out, len);
-  pnm_le16_put(out + 0x00, tn->id);
-  pnm_le16_put(out + 0x02, tn->queue_count);
-  pnm_le64_put(out + 0x08, tn->base);
-  pnm_le64_put(out + 0x10, tn->length);
-  pnm_le64_put(out + 0x18, tn->jobs_completed);
-  pnm_le64_put(out + 0x20, tn->jobs_failed);
+  pnm_le16_put(out + PNM_TINFO_ID_OFF, tn->id);
+  pnm_le16_put(out + PNM_TINFO_QUEUES_OFF, tn->queue_count);
+  pnm_le64_put(out + PNM_TINFO_BASE_OFF, tn->base);
+  pnm_le64_put(out + PNM_TINFO_LENGTH_OFF, tn->length);
+  pnm_le64_put(out + PNM_TINFO_JOBS_DONE_OFF, tn->jobs_completed);
+  pnm_le64_put(out + PNM_TINFO_JOBS_FAILED_OFF, tn->jobs_failed);
   uint32_t n = 0;
   for (uint16_t q = 0; q < PNM_QUEUES_MAX && n < tn->queue_count; ++q) {
     const struct pnm_queue* qp = pnm_queue_find(&ctx->tenants, q);
@@ -680,122 +683,4 @@ int pnm_mbox_init(struct pnm_mbox_ctx* ctx, const struct pnm_mbox_config* cfg) {
   }
   pnm_tenants_init(&ctx->tenants, pnm_mbox_total_bytes(ctx));
   return ok ? 0 : -1;
-}
-
-/* ---- name tables ----------------------------------------------------------------------- */
-
-static const char* const rc_names[] = {
-    "Success",
-    "Background Command Started",
-    "Invalid Input",
-    "Unsupported",
-    "Internal Error",
-    "Retry Required",
-    "Busy",
-    "Media Disabled",
-    "FW Transfer in Progress",
-    "FW Transfer Out of Order",
-    "FW Verification Failed",
-    "Invalid Slot",
-    "Activation Failed, FW Rolled Back",
-    "Activation Failed, Cold Reset Required",
-    "Invalid Handle",
-    "Invalid Physical Address",
-    "Inject Poison Limit Reached",
-    "Permanent Media Failure",
-    "Aborted",
-    "Invalid Security State",
-    "Incorrect Passphrase",
-    "Unsupported Mailbox or CCI",
-    "Invalid Payload Length",
-    "Invalid Log",
-    "Interrupted",
-    "Unsupported Feature Version",
-    "Unsupported Feature Selection Value",
-    "Feature Transfer in Progress",
-    "Feature Transfer Out of Order",
-    "Resources Exhausted",
-    "Invalid Extent List",
-    "Transfer Out of Order",
-    "Request Abort Not Supported",
-};
-
-const char* pnm_mbox_rc_name(uint16_t rc) {
-  return rc < sizeof rc_names / sizeof rc_names[0] ? rc_names[rc] : "Unknown";
-}
-
-struct opcode_name {
-  uint16_t opcode;
-  const char* name;
-};
-
-static const struct opcode_name opcode_names[] = {
-    {0x0001, "Identify"},
-    {0x0002, "Background Operation Status"},
-    {0x0003, "Get Response Message Limit"},
-    {0x0004, "Set Response Message Limit"},
-    {0x0005, "Request Abort Background Operation"},
-    {0x0100, "Get Event Records"},
-    {0x0101, "Clear Event Records"},
-    {0x0102, "Get Event Interrupt Policy"},
-    {0x0103, "Set Event Interrupt Policy"},
-    {0x0200, "Get FW Info"},
-    {0x0201, "Transfer FW"},
-    {0x0202, "Activate FW"},
-    {0x0300, "Get Timestamp"},
-    {0x0301, "Set Timestamp"},
-    {0x0400, "Get Supported Logs"},
-    {0x0401, "Get Log"},
-    {0x0402, "Get Log Capabilities"},
-    {0x0403, "Clear Log"},
-    {0x0405, "Get Supported Logs Sub-List"},
-    {0x0500, "Get Supported Features"},
-    {0x0501, "Get Feature"},
-    {0x0502, "Set Feature"},
-    {0x0600, "Perform Maintenance"},
-    {0x4000, "Identify Memory Device"},
-    {0x4100, "Get Partition Info"},
-    {0x4101, "Set Partition Info"},
-    {0x4102, "Get LSA"},
-    {0x4103, "Set LSA"},
-    {0x4200, "Get Health Info"},
-    {0x4201, "Get Alert Configuration"},
-    {0x4202, "Set Alert Configuration"},
-    {0x4203, "Get Shutdown State"},
-    {0x4204, "Set Shutdown State"},
-    {0x4300, "Get Poison List"},
-    {0x4301, "Inject Poison"},
-    {0x4302, "Clear Poison"},
-    {0x4303, "Get Scan Media Capabilities"},
-    {0x4304, "Scan Media"},
-    {0x4305, "Get Scan Media Results"},
-    {0x4400, "Sanitize"},
-    {0x4401, "Secure Erase"},
-    {0x4402, "Media Operations"},
-    {0x4500, "Get Security State"},
-    {0x4501, "Set Passphrase"},
-    {0x4502, "Disable Passphrase"},
-    {0x4503, "Unlock"},
-    {0x4504, "Freeze Security State"},
-    {0x4505, "Passphrase Secure Erase"},
-    {0x4800, "Get Dynamic Capacity Configuration"},
-    {0x4801, "Get Dynamic Capacity Extent List"},
-    {0x4802, "Add Dynamic Capacity Response"},
-    {0x4803, "Release Dynamic Capacity"},
-    {PNM_MBOX_OP_PNM_GET_CAPS, "PNM Get Capabilities"},
-    {PNM_MBOX_OP_PNM_CREATE_TENANT, "PNM Create Tenant"},
-    {PNM_MBOX_OP_PNM_DESTROY_TENANT, "PNM Destroy Tenant"},
-    {PNM_MBOX_OP_PNM_CREATE_QUEUE, "PNM Create Queue Pair"},
-    {PNM_MBOX_OP_PNM_DESTROY_QUEUE, "PNM Destroy Queue Pair"},
-    {PNM_MBOX_OP_PNM_GET_PERF, "PNM Get Performance Counters"},
-    {PNM_MBOX_OP_PNM_GET_TENANT, "PNM Get Tenant Info"},
-};
-
-const char* pnm_mbox_opcode_name(uint16_t opcode) {
-  for (uint32_t i = 0; i < sizeof opcode_names / sizeof opcode_names[0]; ++i) {
-    if (opcode_names[i].opcode == opcode) {
-      return opcode_names[i].name;
-    }
-  }
-  return "Unknown";
 }

@@ -1,5 +1,5 @@
 // A read-only block of 64-bit counters on the control bus (PNM_DEVCTR_* in
-// pnm_device_map.h), for firmware that reports device-wide figures. The
+// pnmvp/hw/device_map.h), for firmware that reports device-wide figures. The
 // owner supplies the values through a callback, evaluated when the firmware
 // reads a counter's low word; the high word returns the same sample.
 #pragma once

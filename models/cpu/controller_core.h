@@ -3,7 +3,7 @@
 // Loads/stores outside the core's TCMs and core-complex registers leave
 // through two initiator sockets:
 //   mmio_socket: device peripherals (engine registers, CXL mailbox), at
-//                their controller-view addresses (pnm_device_map.h);
+//                their controller-view addresses (pnmvp/hw/device_map.h);
 //   mem_socket:  device DRAM, through the 1 GiB window at
 //                PNM_DRAM_WINDOW_BASE whose device base the firmware sets in
 //                the window registers (PNM_DRAMWIN_CTRL_BASE), handled here.

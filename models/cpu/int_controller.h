@@ -1,13 +1,13 @@
 // Interrupt controller of the controller core complex: 32 edge-triggered,
 // latched lines (raise() sets PENDING) gated by ENABLE into the core's
 // machine external interrupt. Firmware claims the lowest pending enabled
-// line, which clears it. Registers: pnm_device_map.h, PNM_INTC_*.
+// line, which clears it. Registers: pnmvp/hw/device_map.h, PNM_INTC_*.
 #pragma once
 
 #include <array>
 #include <cstdint>
 
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 namespace pnm::cpu {
 

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "elf_loader.h"
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 namespace pnm::cpu {
 namespace {

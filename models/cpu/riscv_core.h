@@ -3,7 +3,7 @@
 // module wraps run()/raise_irq()/advance_time() and implements BusPort with
 // TLM b_transport.
 //
-// Memory seen by the firmware (pnm_device_map.h):
+// Memory seen by the firmware (pnmvp/hw/device_map.h):
 //   ITCM, DTCM            host memory inside Unicorn (no bus traffic)
 //   INTC, TIMER, CONSOLE, SIMCTRL   core-complex blocks modelled here
 //   everything else       BusPort (mailbox, engine, DRAM window, ...);

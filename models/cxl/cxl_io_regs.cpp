@@ -10,7 +10,11 @@ namespace {
 constexpr uint64_t mib256 = 256ull << 20;
 
 // Device capability IDs and versions (REFERENCE B.1; versions as QEMU).
-constexpr uint16_t cap_id_device_status = 0x0001, cap_id_mailbox = 0x0002, cap_id_memdev = 0x4000;
+constexpr uint16_t cap_id_device_status = PNM_DEVCAP_ID_DEVICE_STATUS, cap_id_mailbox = PNM_DEVCAP_ID_PRIMARY_MAILBOX,
+                   cap_id_memdev = PNM_DEVCAP_ID_MEMDEV;
+// doorbells_ keeps a queue pair as two consecutive dwords, SQ tail first.
+static_assert(PNM_DOORBELL_SQ_TAIL_OFF == 0 && PNM_DOORBELL_CQ_HEAD_OFF == 4 && PNM_DOORBELL_STRIDE_BYTES == 8,
+              "doorbell pair layout");
 constexpr uint32_t cap_headers_end_max = 0x10 + 0x10 * 4; // with the doorbell capability
 constexpr uint32_t device_status_bytes = 8, memdev_status_bytes = 8, mbox_regs_bytes = 0x20;
 
@@ -72,7 +76,7 @@ CxlIoRegs::CxlIoRegs(const CxlIoConfig& cfg) : cfg_(cfg), hdm_(hdm_config(cfg)) 
         throw std::invalid_argument(std::string(a.name) + " registers overlap " + b.name);
   }
   if (cfg_.pnm_doorbell_queues) {
-    if (cfg_.pnm_doorbell_queues > 1024 || cfg_.pnm_doorbell_offset % 0x1000 != 0 ||
+    if (cfg_.pnm_doorbell_queues > 1024 || cfg_.pnm_doorbell_offset % PNM_DOORBELL_ALIGN_BYTES != 0 ||
         cfg_.pnm_doorbell_offset < memdev_off_ + memdev_status_bytes)
       throw std::invalid_argument("PNM doorbells: at most 1024 queues, 4 KiB aligned, after the memory device status");
     cap_count_ = 4;
@@ -458,7 +462,7 @@ void CxlIoRegs::device_write(uint32_t off8, uint64_t v, uint64_t mask) {
       const uint32_t m = uint32_t(mask >> (32 * half)), val = uint32_t(v >> (32 * half));
       if (!m) continue;
       const uint32_t i = first + half;
-      doorbells_[i] = ((doorbells_[i] & ~m) | (val & m)) & 0xFFFFu;
+      doorbells_[i] = ((doorbells_[i] & ~m) | (val & m)) & PNM_DOORBELL_VALUE_MASK;
       if (on_queue_doorbell) on_queue_doorbell(i / 2, i % 2 == 0, doorbells_[i]);
     }
     return;

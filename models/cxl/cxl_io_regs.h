@@ -35,6 +35,8 @@
 
 #include "hdm_decoder.h"
 
+#include <pnmvp/hw/doorbells.h>
+
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -84,9 +86,9 @@ struct CxlIoConfig {
   bool mailbox_doorbell_irq = false;  // capability bit 5
   bool mailbox_background_irq = false; // capability bit 6
   uint8_t mailbox_irq_vector = 0;     // capability 10:7
-  // PNM queue doorbells: a vendor-specific device capability (ID
-  // pnm_doorbell_cap_id) with one SQ-tail and one CQ-head doorbell per queue
-  // pair, NVMe style (SQ y tail at 8y, CQ y head at 8y + 4). 0 queues: absent.
+  // PNM queue doorbells: a vendor-specific device capability with one
+  // SQ-tail and one CQ-head doorbell per queue pair (layout:
+  // pnmvp/hw/doorbells.h). 0 queues: absent.
   unsigned pnm_doorbell_queues = 0;
   uint32_t pnm_doorbell_offset = 0x1000; // 4 KiB aligned, after everything else
 };
@@ -103,10 +105,9 @@ public:
   static constexpr uint32_t dvsec_flexbus_offset = 0x158; // Flex Bus Port (ID 7)
   static constexpr uint32_t dvsec_flexbus_length = 0x20;
   static constexpr uint16_t dvsec_cap_id = 0x0023;
-  // Device capability IDs 0x8000 and up are vendor specific (Linux
-  // cxl_probe_device_regs logs them as such); ours is the queue doorbells.
-  static constexpr uint16_t pnm_doorbell_cap_id = 0x8000;
-  static constexpr uint32_t pnm_doorbell_stride = 8; // bytes per queue pair
+  // The queue doorbells' vendor-specific device capability (pnmvp/hw/doorbells.h).
+  static constexpr uint16_t pnm_doorbell_cap_id = PNM_DEVCAP_ID_PNM_DOORBELLS;
+  static constexpr uint32_t pnm_doorbell_stride = PNM_DOORBELL_STRIDE_BYTES; // bytes per queue pair
   static constexpr uint16_t cxl_dvsec_vendor_id = 0x1E98;
   static constexpr uint32_t class_code = 0x050210;
 

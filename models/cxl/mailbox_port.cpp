@@ -1,7 +1,7 @@
 #include "mailbox_port.h"
 
 #include "common/log.h"
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 #include <cstring>
 

@@ -1,5 +1,5 @@
 // The firmware's side of the CXL primary mailbox: a register block on the
-// device's control bus (layout in firmware/include/pnm_device_map.h,
+// device's control bus (layout in pnmvp/hw/device_map.h,
 // PNM_MBOXFW_*) through which the controller core reads the command the host
 // posted and posts the result back into the host-visible mailbox registers
 // of the CXL.io register file.

@@ -1,5 +1,5 @@
 // The firmware's side of the PNM queue doorbells: a register block on the
-// device's control bus (PNM_QDB_* in firmware/include/pnm_device_map.h).
+// device's control bus (PNM_QDB_* in pnmvp/hw/device_map.h).
 // Host writes of a doorbell (SQ tail or CQ head, in the CXL.io register
 // file, BAR2) set the queue's PENDING bit and call on_sq_doorbell (wired to the core's
 // PNM_IRQ_SQ_DOORBELL); the firmware acknowledges PENDING bits, reads the

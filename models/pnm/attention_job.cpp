@@ -2,40 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstddef>
 #include <cstring>
 #include <fmt/format.h>
 
 namespace pnm::engine {
-
-// The C struct firmware uses must match the offsets encode()/decode() use.
-#define PNM_CHECK_OFF(field, off) \
-  static_assert(offsetof(pnm_job_desc_t, field) == (off), "pnm_job_desc_t." #field)
-static_assert(sizeof(pnm_job_desc_t) == PNM_JOB_DESC_BYTES, "pnm_job_desc_t size");
-PNM_CHECK_OFF(magic, PNM_JOB_MAGIC_OFF);
-PNM_CHECK_OFF(version, PNM_JOB_VERSION_OFF);
-PNM_CHECK_OFF(size_bytes, PNM_JOB_SIZE_OFF);
-PNM_CHECK_OFF(opcode, PNM_JOB_OPCODE_OFF);
-PNM_CHECK_OFF(precision, PNM_JOB_PRECISION_OFF);
-PNM_CHECK_OFF(flags, PNM_JOB_FLAGS_OFF);
-PNM_CHECK_OFF(heads, PNM_JOB_HEADS_OFF);
-PNM_CHECK_OFF(kv_heads, PNM_JOB_KV_HEADS_OFF);
-PNM_CHECK_OFF(head_dim, PNM_JOB_HEAD_DIM_OFF);
-PNM_CHECK_OFF(reserved0, PNM_JOB_RESERVED0_OFF);
-PNM_CHECK_OFF(seq_len, PNM_JOB_SEQ_LEN_OFF);
-PNM_CHECK_OFF(k, PNM_JOB_K_OFF);
-PNM_CHECK_OFF(page_tokens, PNM_JOB_PAGE_TOKENS_OFF);
-PNM_CHECK_OFF(scale, PNM_JOB_SCALE_OFF);
-PNM_CHECK_OFF(v_scale, PNM_JOB_V_SCALE_OFF);
-PNM_CHECK_OFF(q_addr, PNM_JOB_Q_ADDR_OFF);
-PNM_CHECK_OFF(k_addr, PNM_JOB_K_ADDR_OFF);
-PNM_CHECK_OFF(v_addr, PNM_JOB_V_ADDR_OFF);
-PNM_CHECK_OFF(o_addr, PNM_JOB_O_ADDR_OFF);
-PNM_CHECK_OFF(idx_addr, PNM_JOB_IDX_ADDR_OFF);
-PNM_CHECK_OFF(tag, PNM_JOB_TAG_OFF);
-PNM_CHECK_OFF(kv_stride, PNM_JOB_KV_STRIDE_OFF);
-PNM_CHECK_OFF(reserved1, PNM_JOB_RESERVED1_OFF);
-#undef PNM_CHECK_OFF
 
 const char* error_name(JobError e) {
   switch (e) {

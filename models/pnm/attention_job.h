@@ -1,11 +1,12 @@
 // The attention engine's job descriptor: the 128-byte little-endian record
 // that firmware (or a host driver) writes into device memory, its decoded
 // form, and the checks a job must pass before the engine touches memory.
-// Byte layout, opcodes and error codes come from engine_regs.h (plain C, the
-// firmware's copy); docs/ENGINE.md has them as tables.
+// Byte layout, opcodes and error codes come from pnmvp/hw/engine_regs.h
+// (plain C, shared with the firmware and the driver); docs/ENGINE.md has
+// them as tables.
 #pragma once
 
-#include "pnm/engine_regs.h"
+#include <pnmvp/hw/engine_regs.h>
 
 #include <array>
 #include <cstdint>

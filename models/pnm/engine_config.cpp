@@ -1,5 +1,7 @@
 #include "pnm/engine_config.h"
 
+#include "common/resources.h"
+
 #include <cstdlib>
 #include <fmt/format.h>
 
@@ -76,8 +78,7 @@ EngineConfig load_engine_file(const std::string& path) {
 }
 
 std::string default_engine_file() {
-  if (const char* env = std::getenv("PNMVP_PLATFORMS")) return std::string(env) + "/engine/engine_default.json";
-  return PNM_ENGINE_PARAMS_DIR "/engine_default.json";
+  return resources::platforms_dir() + "/engine/engine_default.json";
 }
 
 } // namespace pnm::engine

@@ -42,7 +42,7 @@ struct EngineConfig {
 EngineConfig load_engine_config(ConfigNode node);
 // Reads a pnmvp.engine.v1 file: {"schema", "name", "description", "engine": {...}}.
 EngineConfig load_engine_file(const std::string& path);
-// platforms/engine/engine_default.json ($PNMVP_PLATFORMS/engine/... when set).
+// engine/engine_default.json in the platforms folder (common/resources.h).
 std::string default_engine_file();
 
 } // namespace pnm::engine

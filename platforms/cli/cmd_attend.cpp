@@ -9,8 +9,9 @@
 #include "kernels/reference.h"
 #include "npy/npy.h"
 #include "platform.h"
-#include "pnm_device_map.h"
-#include "pnm_jobs.h"
+#include <pnmvp/hw/device_map.h>
+#include <pnmvp/hw/jobs.h>
+#include <pnmvp/hw/tenants.h>
 
 #include <algorithm>
 #include <cmath>

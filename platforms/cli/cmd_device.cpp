@@ -9,8 +9,7 @@
 #include "mbox/mbox_decode.h"
 #include "mbox/mbox_script.h"
 #include "platform.h"
-#include "pnm_mailbox.h"
-#include "pnm_poison.h"
+#include <pnmvp/hw/mailbox.h>
 
 #include <algorithm>
 #include <cerrno>

@@ -1,6 +1,7 @@
 #include "driver/device.h"
 
-#include "pnm_mailbox.h"
+#include <pnmvp/hw/doorbells.h>
+#include <pnmvp/hw/mailbox.h>
 
 #include <fmt/format.h>
 
@@ -13,7 +14,6 @@ namespace {
 constexpr uint32_t ext_cap_start = 0x100, dvsec_cap_id = 0x23, cxl_vendor_id = 0x1E98;
 constexpr uint16_t dvsec_register_locator = 8;
 constexpr unsigned block_component = 1, block_memdev = 3;
-constexpr uint16_t cap_mailbox = 0x0002, cap_memdev = 0x4000, cap_pnm_doorbells = 0x8000;
 constexpr uint32_t cm_offset = 0x1000; // CXL.cache/mem registers inside the component block
 constexpr uint16_t cm_cap_hdm = 0x0005;
 constexpr uint32_t mbox_control = 0x04, mbox_command = 0x08, mbox_status = 0x10, mbox_payload = 0x20;
@@ -71,18 +71,19 @@ uint64_t Device::bar_address(unsigned bir) {
 
 void Device::discover_device_caps() {
   const uint64_t arr = b_.mmio_read64(device_regs_);
-  const unsigned count = static_cast<unsigned>((arr >> 32) & 0xFFFF);
+  const unsigned count = static_cast<unsigned>((arr >> PNM_DEVCAP_ARRAY_COUNT_SHIFT) & 0xFFFF);
   if ((arr & 0xFFFF) != 0 || count == 0 || count > 64)
     throw DriverError(fmt::format("device capability array at 0x{:x} is malformed (0x{:016x})", device_regs_, arr));
   for (unsigned i = 0; i < count; ++i) {
-    const uint64_t h = device_regs_ + 0x10 + 0x10 * i;
-    const uint32_t id_ver = b_.mmio_read32(h), offset = b_.mmio_read32(h + 4), length = b_.mmio_read32(h + 8);
+    const uint64_t h = device_regs_ + PNM_DEVCAP_HEADER_FIRST_OFF + PNM_DEVCAP_HEADER_BYTES * i;
+    const uint32_t id_ver = b_.mmio_read32(h), offset = b_.mmio_read32(h + PNM_DEVCAP_HEADER_OFFSET_OFF),
+                   length = b_.mmio_read32(h + PNM_DEVCAP_HEADER_LENGTH_OFF);
     switch (id_ver & 0xFFFF) {
-    case cap_mailbox: mbox_ = device_regs_ + offset; break;
-    case cap_memdev: memdev_ = device_regs_ + offset; break;
-    case cap_pnm_doorbells:
+    case PNM_DEVCAP_ID_PRIMARY_MAILBOX: mbox_ = device_regs_ + offset; break;
+    case PNM_DEVCAP_ID_MEMDEV: memdev_ = device_regs_ + offset; break;
+    case PNM_DEVCAP_ID_PNM_DOORBELLS:
       doorbells_ = device_regs_ + offset;
-      doorbell_queues_ = length / 8;
+      doorbell_queues_ = length / PNM_DOORBELL_STRIDE_BYTES;
       break;
     default: break; // device status and capabilities this driver does not use
     }
@@ -171,15 +172,15 @@ PnmCaps Device::pnm_caps() {
   const auto p = command(PNM_MBOX_OP_PNM_GET_CAPS);
   need(p, PNM_MBOX_PNM_CAPS_OUT_LEN, PNM_MBOX_OP_PNM_GET_CAPS);
   PnmCaps c;
-  c.desc_version = pnm_le16_get(&p[0x02]);
-  c.lanes = pnm_le16_get(&p[0x04]);
-  c.engines = p[0x06];
-  c.precisions = p[0x07];
-  c.max_tenants = pnm_le16_get(&p[0x08]);
-  c.max_queues = pnm_le16_get(&p[0x0A]);
-  c.min_entries = pnm_le16_get(&p[0x0C]);
-  c.max_entries = pnm_le16_get(&p[0x0E]);
-  c.tenant_granule_bytes = 1ull << p[0x12];
+  c.desc_version = pnm_le16_get(&p[PNM_CAPS_DESC_VERSION_OFF]);
+  c.lanes = pnm_le16_get(&p[PNM_CAPS_LANES_OFF]);
+  c.engines = p[PNM_CAPS_ENGINES_OFF];
+  c.precisions = p[PNM_CAPS_PRECISIONS_OFF];
+  c.max_tenants = pnm_le16_get(&p[PNM_CAPS_MAX_TENANTS_OFF]);
+  c.max_queues = pnm_le16_get(&p[PNM_CAPS_MAX_QUEUES_OFF]);
+  c.min_entries = pnm_le16_get(&p[PNM_CAPS_MIN_ENTRIES_OFF]);
+  c.max_entries = pnm_le16_get(&p[PNM_CAPS_MAX_ENTRIES_OFF]);
+  c.tenant_granule_bytes = 1ull << p[PNM_CAPS_GRANULE_LOG2_OFF];
   return c;
 }
 
@@ -187,47 +188,47 @@ PerfCounters Device::perf() {
   const auto p = command(PNM_MBOX_OP_PNM_GET_PERF);
   need(p, PNM_MBOX_PNM_PERF_OUT_LEN, PNM_MBOX_OP_PNM_GET_PERF);
   PerfCounters c;
-  c.device_ns = pnm_le64_get(&p[0x08]);
-  c.jobs_completed = pnm_le64_get(&p[0x10]);
-  c.jobs_failed = pnm_le64_get(&p[0x18]);
-  c.engine_busy_cycles = pnm_le64_get(&p[0x20]);
-  c.dram_bytes_read = pnm_le64_get(&p[0x28]);
-  c.dram_bytes_written = pnm_le64_get(&p[0x30]);
-  c.link_bytes_rx = pnm_le64_get(&p[0x38]);
-  c.link_bytes_tx = pnm_le64_get(&p[0x40]);
-  c.instructions_retired = pnm_le64_get(&p[0x48]);
-  for (unsigned i = 0; i < 6; ++i) c.energy_pj[i] = pnm_le64_get(&p[0x50 + 8 * i]);
+  c.device_ns = pnm_le64_get(&p[PNM_PERF_DEVICE_NS_OFF]);
+  c.jobs_completed = pnm_le64_get(&p[PNM_PERF_JOBS_DONE_OFF]);
+  c.jobs_failed = pnm_le64_get(&p[PNM_PERF_JOBS_FAILED_OFF]);
+  c.engine_busy_cycles = pnm_le64_get(&p[PNM_PERF_BUSY_CYCLES_OFF]);
+  c.dram_bytes_read = pnm_le64_get(&p[PNM_PERF_DRAM_RD_OFF]);
+  c.dram_bytes_written = pnm_le64_get(&p[PNM_PERF_DRAM_WR_OFF]);
+  c.link_bytes_rx = pnm_le64_get(&p[PNM_PERF_LINK_RX_OFF]);
+  c.link_bytes_tx = pnm_le64_get(&p[PNM_PERF_LINK_TX_OFF]);
+  c.instructions_retired = pnm_le64_get(&p[PNM_PERF_INSTRUCTIONS_OFF]);
+  for (unsigned i = 0; i < PNM_ENERGY_CLASSES; ++i) c.energy_pj[i] = pnm_le64_get(&p[PNM_PERF_ENERGY_OFF + 8 * i]);
   return c;
 }
 
 void Device::create_tenant(uint16_t id, uint64_t dpa_base, uint64_t bytes) {
   std::vector<uint8_t> in(PNM_MBOX_PNM_CREATE_TENANT_IN_LEN, 0);
-  pnm_le16_put(&in[0x00], id);
-  pnm_le64_put(&in[0x08], dpa_base);
-  pnm_le64_put(&in[0x10], bytes);
+  pnm_le16_put(&in[PNM_TENANT_IN_ID_OFF], id);
+  pnm_le64_put(&in[PNM_TENANT_IN_BASE_OFF], dpa_base);
+  pnm_le64_put(&in[PNM_TENANT_IN_LENGTH_OFF], bytes);
   command(PNM_MBOX_OP_PNM_CREATE_TENANT, in);
 }
 
 void Device::destroy_tenant(uint16_t id) {
   std::vector<uint8_t> in(PNM_MBOX_PNM_TENANT_ID_IN_LEN, 0);
-  pnm_le16_put(&in[0], id);
+  pnm_le16_put(&in[PNM_TENANT_IN_ID_OFF], id);
   command(PNM_MBOX_OP_PNM_DESTROY_TENANT, in);
 }
 
 uint16_t Device::create_queue(uint16_t tenant, uint32_t entries, uint64_t sq_dpa, uint64_t cq_dpa) {
   std::vector<uint8_t> in(PNM_MBOX_PNM_CREATE_QUEUE_IN_LEN, 0);
-  pnm_le16_put(&in[0x00], tenant);
-  pnm_le16_put(&in[0x02], static_cast<uint16_t>(entries));
-  pnm_le64_put(&in[0x08], sq_dpa);
-  pnm_le64_put(&in[0x10], cq_dpa);
+  pnm_le16_put(&in[PNM_QUEUE_IN_TENANT_OFF], tenant);
+  pnm_le16_put(&in[PNM_QUEUE_IN_ENTRIES_OFF], static_cast<uint16_t>(entries));
+  pnm_le64_put(&in[PNM_QUEUE_IN_SQ_BASE_OFF], sq_dpa);
+  pnm_le64_put(&in[PNM_QUEUE_IN_CQ_BASE_OFF], cq_dpa);
   const auto out = command(PNM_MBOX_OP_PNM_CREATE_QUEUE, in);
   need(out, PNM_MBOX_PNM_CREATE_QUEUE_OUT_LEN, PNM_MBOX_OP_PNM_CREATE_QUEUE);
-  return pnm_le16_get(&out[0]);
+  return pnm_le16_get(&out[PNM_QUEUE_ID_OFF]);
 }
 
 void Device::destroy_queue(uint16_t queue) {
   std::vector<uint8_t> in(PNM_MBOX_PNM_DESTROY_QUEUE_IN_LEN, 0);
-  pnm_le16_put(&in[0], queue);
+  pnm_le16_put(&in[PNM_QUEUE_ID_OFF], queue);
   command(PNM_MBOX_OP_PNM_DESTROY_QUEUE, in);
 }
 
@@ -280,12 +281,12 @@ void Device::read(uint64_t dpa, void* dst, size_t len) {
 
 void Device::ring_sq_tail(uint16_t queue, uint32_t tail) {
   if (queue >= doorbell_queues_) throw DriverError(fmt::format("queue {} has no doorbell", queue));
-  b_.mmio_write32(doorbells_ + 8ull * queue, tail);
+  b_.mmio_write32(doorbells_ + uint64_t{PNM_DOORBELL_STRIDE_BYTES} * queue + PNM_DOORBELL_SQ_TAIL_OFF, tail);
 }
 
 void Device::ring_cq_head(uint16_t queue, uint32_t head) {
   if (queue >= doorbell_queues_) throw DriverError(fmt::format("queue {} has no doorbell", queue));
-  b_.mmio_write32(doorbells_ + 8ull * queue + 4, head);
+  b_.mmio_write32(doorbells_ + uint64_t{PNM_DOORBELL_STRIDE_BYTES} * queue + PNM_DOORBELL_CQ_HEAD_OFF, head);
 }
 
 } // namespace pnm::sw

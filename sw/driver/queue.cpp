@@ -1,7 +1,7 @@
 #include "driver/queue.h"
 
-#include "pnm_jobs.h"
-#include "pnm_mailbox.h"
+#include <pnmvp/hw/jobs.h>
+#include <pnmvp/hw/mailbox.h>
 
 #include <fmt/format.h>
 

@@ -9,7 +9,7 @@
 #pragma once
 
 #include "driver/device.h"
-#include "engine_regs.h"
+#include <pnmvp/hw/engine_regs.h>
 
 #include <optional>
 #include <string>

@@ -1,6 +1,6 @@
 #include "kernels/decode_kernels.h"
 
-#include "engine_regs.h"
+#include <pnmvp/hw/engine_regs.h>
 
 #include <fmt/format.h>
 

@@ -1,6 +1,7 @@
 #include "kernels/model_shape.h"
 
 #include "common/config.h"
+#include "common/resources.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -39,7 +40,7 @@ const char* precision_name(ModelShape::KvPrecision p) {
 
 std::string models_dir() {
   if (const char* env = std::getenv("PNMVP_MODELS")) return env;
-  return PNM_MODELS_DIR;
+  return resources::platforms_dir() + "/models";
 }
 
 std::vector<std::string> available_models() {

@@ -1,5 +1,5 @@
 // Output-payload decoders and JSON result lines (conventions in mbox_decode.h). Offsets follow
-// firmware/lib/mailbox.c and docs/FIRMWARE.md; every read is bounds-checked, because the payload
+// pnmvp/hw/mailbox.h and docs/FIRMWARE.md; every read is bounds-checked, because the payload
 // comes from a device (or a test) that may send fewer bytes than the layout has.
 #include "mbox/mbox_decode.h"
 
@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "pnm_mailbox.h"
+#include <pnmvp/hw/mailbox.h>
 
 namespace pnm::sw::mbox {
 
@@ -377,43 +377,43 @@ void check_layout_version(json& j, uint16_t known) {
 }
 
 void pnm_get_caps(Fields& f, json& j) {
-  f.u("layout_version", 0x00, 2);
-  f.u("job_descriptor_version", 0x02, 2);
-  f.u("lanes_per_engine", 0x04, 2);
-  f.u("engines", 0x06, 1);
-  f.flags("precisions", 0x07, 1, kPrecisionBits);
-  f.u("max_tenants", 0x08, 2);
-  f.u("max_queue_pairs", 0x0A, 2);
-  f.u("min_queue_entries", 0x0C, 2);
-  f.u("max_queue_entries", 0x0E, 2);
-  f.log2_size("sq_entry_size", 0x10);
-  f.log2_size("cq_entry_size", 0x11);
-  f.log2_size("tenant_granule", 0x12);
-  f.log2_size("ring_base_alignment", 0x13);
+  f.u("layout_version", PNM_CAPS_VERSION_OFF, 2);
+  f.u("job_descriptor_version", PNM_CAPS_DESC_VERSION_OFF, 2);
+  f.u("lanes_per_engine", PNM_CAPS_LANES_OFF, 2);
+  f.u("engines", PNM_CAPS_ENGINES_OFF, 1);
+  f.flags("precisions", PNM_CAPS_PRECISIONS_OFF, 1, kPrecisionBits);
+  f.u("max_tenants", PNM_CAPS_MAX_TENANTS_OFF, 2);
+  f.u("max_queue_pairs", PNM_CAPS_MAX_QUEUES_OFF, 2);
+  f.u("min_queue_entries", PNM_CAPS_MIN_ENTRIES_OFF, 2);
+  f.u("max_queue_entries", PNM_CAPS_MAX_ENTRIES_OFF, 2);
+  f.log2_size("sq_entry_size", PNM_CAPS_SQE_LOG2_OFF);
+  f.log2_size("cq_entry_size", PNM_CAPS_CQE_LOG2_OFF);
+  f.log2_size("tenant_granule", PNM_CAPS_GRANULE_LOG2_OFF);
+  f.log2_size("ring_base_alignment", PNM_CAPS_RING_ALIGN_LOG2_OFF);
   f.finish(PNM_MBOX_PNM_CAPS_OUT_LEN);
   check_layout_version(j, PNM_CAPS_LAYOUT_VERSION);
 }
 
 void pnm_create_queue(Fields& f, json&) {
-  f.u("queue_id", 0x00, 2);
+  f.u("queue_id", PNM_QUEUE_ID_OFF, 2);
   f.finish(PNM_MBOX_PNM_CREATE_QUEUE_OUT_LEN);
 }
 
 void pnm_get_perf(Fields& f, json& j) {
-  f.u("layout_version", 0x00, 2);
-  f.u("energy_classes", 0x02, 2);
-  f.u("sample_time_ns", 0x08, 8);
-  f.u("jobs_completed", 0x10, 8);
-  f.u("jobs_failed", 0x18, 8);
-  f.u("engine_busy_cycles", 0x20, 8);
-  f.u("dram_bytes_read", 0x28, 8);
-  f.u("dram_bytes_written", 0x30, 8);
-  f.u("link_bytes_host_to_device", 0x38, 8);
-  f.u("link_bytes_device_to_host", 0x40, 8);
-  f.u("instructions_retired", 0x48, 8);
+  f.u("layout_version", PNM_PERF_VERSION_OFF, 2);
+  f.u("energy_classes", PNM_PERF_CLASSES_OFF, 2);
+  f.u("sample_time_ns", PNM_PERF_DEVICE_NS_OFF, 8);
+  f.u("jobs_completed", PNM_PERF_JOBS_DONE_OFF, 8);
+  f.u("jobs_failed", PNM_PERF_JOBS_FAILED_OFF, 8);
+  f.u("engine_busy_cycles", PNM_PERF_BUSY_CYCLES_OFF, 8);
+  f.u("dram_bytes_read", PNM_PERF_DRAM_RD_OFF, 8);
+  f.u("dram_bytes_written", PNM_PERF_DRAM_WR_OFF, 8);
+  f.u("link_bytes_host_to_device", PNM_PERF_LINK_RX_OFF, 8);
+  f.u("link_bytes_device_to_host", PNM_PERF_LINK_TX_OFF, 8);
+  f.u("instructions_retired", PNM_PERF_INSTRUCTIONS_OFF, 8);
   json energy = json::object();
   for (std::size_t c = 0; c < kEnergyClasses.size(); ++c) {
-    if (const auto v = f.get(0x50 + 8 * c, 8)) {
+    if (const auto v = f.get(PNM_PERF_ENERGY_OFF + 8 * c, 8)) {
       energy[kEnergyClasses[c]] = *v;
     }
   }
@@ -423,12 +423,12 @@ void pnm_get_perf(Fields& f, json& j) {
 }
 
 void pnm_get_tenant(Fields& f, json& j) {
-  f.u("tenant_id", 0x00, 2);
-  const auto q = f.u("queue_count", 0x02, 2);
-  f.u("dpa_base", 0x08, 8);
-  f.u("length_bytes", 0x10, 8);
-  f.u("jobs_completed", 0x18, 8);
-  f.u("jobs_failed", 0x20, 8);
+  f.u("tenant_id", PNM_TINFO_ID_OFF, 2);
+  const auto q = f.u("queue_count", PNM_TINFO_QUEUES_OFF, 2);
+  f.u("dpa_base", PNM_TINFO_BASE_OFF, 8);
+  f.u("length_bytes", PNM_TINFO_LENGTH_OFF, 8);
+  f.u("jobs_completed", PNM_TINFO_JOBS_DONE_OFF, 8);
+  f.u("jobs_failed", PNM_TINFO_JOBS_FAILED_OFF, 8);
   json ids = json::array();
   for (uint64_t i = 0; q && i < *q; ++i) {
     const auto id = f.get(PNM_MBOX_PNM_TENANT_INFO_HDR_LEN + 2 * i, 2);

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cpu/riscv_core.h"
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cpu/bus_port.h"
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 namespace pnm::cpu::test {
 

@@ -6,7 +6,7 @@
 #include "cpu/controller_core.h"
 #include "dram/dram_tlm.h"
 #include "platform.h"
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 #include <cstring>
 #include <tlm_utils/simple_target_socket.h>

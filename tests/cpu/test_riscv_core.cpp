@@ -9,7 +9,7 @@
 
 #include "cpu/riscv_core.h"
 #include "fake_bus.h"
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 namespace pnm::cpu {
 namespace {

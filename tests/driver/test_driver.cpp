@@ -6,7 +6,7 @@
 #include "driver/queue.h"
 #include "host_system.h"
 #include "pnm/datapath_twin.h"
-#include "pnm_jobs.h"
+#include <pnmvp/hw/jobs.h>
 
 #include <Eigen/Dense>
 #include <cmath>

@@ -7,9 +7,9 @@
 #include "../support/systemc_test.h"
 #include "host_system.h"
 #include "pnm/engine.h"
-#include "pnm/engine_regs.h"
+#include <pnmvp/hw/engine_regs.h>
 #include "pnm_device.h"
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 
 #include <cstring>
 #include <tlm_utils/simple_initiator_socket.h>

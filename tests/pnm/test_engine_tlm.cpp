@@ -4,7 +4,7 @@
 #include "dram/dram_tlm.h"
 #include "engine_test_util.h"
 #include "pnm/engine_tlm.h"
-#include "pnm_device_map.h"
+#include <pnmvp/hw/device_map.h>
 #include "support/systemc_test.h"
 
 #include <gtest/gtest.h>

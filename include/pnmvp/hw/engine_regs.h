@@ -1,18 +1,20 @@
 /*
- * engine_regs.h: the attention/top-k engine's host/firmware interface:
- * register offsets (from PNM_ENGINE_BASE in firmware/include/pnm_device_map.h),
+ * pnmvp/hw/engine_regs.h: the attention/top-k engine's host/firmware
+ * interface: register offsets (from PNM_ENGINE_BASE in pnmvp/hw/device_map.h),
  * the job descriptor's byte layout in device memory, opcodes, precisions,
- * flags and error codes.
+ * flags and error codes. This project's own design (no external
+ * specification).
  *
  * Plain C preprocessor constants so the firmware (C, RV32), the driver and
  * the C++ models read the same numbers; models/pnm/attention_job.h builds its
- * enums from these and static_asserts the struct layout against them.
+ * enums from these. The descriptor struct is asserted against the offsets
+ * below, in C and C++ alike.
  * Registers are 32 bits, little-endian, accessed with aligned 32-bit
  * loads/stores only (other sizes or offsets get a bus error).
  * docs/ENGINE.md has the same map as tables.
  */
-#ifndef PNM_ENGINE_REGS_H
-#define PNM_ENGINE_REGS_H
+#ifndef PNMVP_HW_ENGINE_REGS_H
+#define PNMVP_HW_ENGINE_REGS_H
 
 #if defined(__ASSEMBLER__)
 #define PNM_ENG_U(x) x
@@ -105,10 +107,10 @@
 #define PNM_JOB_FLAGS_KNOWN PNM_ENG_U(0x3)
 
 #if !defined(__ASSEMBLER__)
-#include <stdint.h>
+#include "pnmvp/hw/wire.h"
 /* The descriptor as a C struct (firmware, drivers): every field sits at its
  * natural alignment, so there is no padding and no packing attribute is
- * needed; the assertions below and in attention_job.cpp keep it so. Little-
+ * needed; the assertions below keep it so. Little-
  * endian targets only (RV32, x86-64); the C++ model uses encode()/decode(). */
 typedef struct pnm_job_desc {
   uint32_t magic;
@@ -135,9 +137,33 @@ typedef struct pnm_job_desc {
   uint32_t kv_stride;
   uint8_t reserved1[36];
 } pnm_job_desc_t;
-#if !defined(__cplusplus)
-_Static_assert(sizeof(pnm_job_desc_t) == PNM_JOB_DESC_BYTES, "pnm_job_desc_t layout");
-#endif
+PNM_HW_STATIC_ASSERT(sizeof(pnm_job_desc_t) == PNM_JOB_DESC_BYTES, "job descriptor size");
+#define PNM_JOB_FIELD_AT(field, off) \
+  PNM_HW_STATIC_ASSERT(offsetof(pnm_job_desc_t, field) == (off), "job descriptor: " #field)
+PNM_JOB_FIELD_AT(magic, PNM_JOB_MAGIC_OFF);
+PNM_JOB_FIELD_AT(version, PNM_JOB_VERSION_OFF);
+PNM_JOB_FIELD_AT(size_bytes, PNM_JOB_SIZE_OFF);
+PNM_JOB_FIELD_AT(opcode, PNM_JOB_OPCODE_OFF);
+PNM_JOB_FIELD_AT(precision, PNM_JOB_PRECISION_OFF);
+PNM_JOB_FIELD_AT(flags, PNM_JOB_FLAGS_OFF);
+PNM_JOB_FIELD_AT(heads, PNM_JOB_HEADS_OFF);
+PNM_JOB_FIELD_AT(kv_heads, PNM_JOB_KV_HEADS_OFF);
+PNM_JOB_FIELD_AT(head_dim, PNM_JOB_HEAD_DIM_OFF);
+PNM_JOB_FIELD_AT(reserved0, PNM_JOB_RESERVED0_OFF);
+PNM_JOB_FIELD_AT(seq_len, PNM_JOB_SEQ_LEN_OFF);
+PNM_JOB_FIELD_AT(k, PNM_JOB_K_OFF);
+PNM_JOB_FIELD_AT(page_tokens, PNM_JOB_PAGE_TOKENS_OFF);
+PNM_JOB_FIELD_AT(scale, PNM_JOB_SCALE_OFF);
+PNM_JOB_FIELD_AT(v_scale, PNM_JOB_V_SCALE_OFF);
+PNM_JOB_FIELD_AT(q_addr, PNM_JOB_Q_ADDR_OFF);
+PNM_JOB_FIELD_AT(k_addr, PNM_JOB_K_ADDR_OFF);
+PNM_JOB_FIELD_AT(v_addr, PNM_JOB_V_ADDR_OFF);
+PNM_JOB_FIELD_AT(o_addr, PNM_JOB_O_ADDR_OFF);
+PNM_JOB_FIELD_AT(idx_addr, PNM_JOB_IDX_ADDR_OFF);
+PNM_JOB_FIELD_AT(tag, PNM_JOB_TAG_OFF);
+PNM_JOB_FIELD_AT(kv_stride, PNM_JOB_KV_STRIDE_OFF);
+PNM_JOB_FIELD_AT(reserved1, PNM_JOB_RESERVED1_OFF);
+#undef PNM_JOB_FIELD_AT
 #endif
 
 /* Error codes (ERROR register, and the C++ JobError enum). */
@@ -162,4 +188,4 @@ _Static_assert(sizeof(pnm_job_desc_t) == PNM_JOB_DESC_BYTES, "pnm_job_desc_t lay
 #define PNM_JOB_ERR_DESC_ADDRESS 18    /* descriptor pointer misaligned or beyond memory */
 #define PNM_JOB_ERR_INTERNAL 19        /* model fault (a bug): the job was abandoned */
 
-#endif /* PNM_ENGINE_REGS_H */
+#endif /* PNMVP_HW_ENGINE_REGS_H */

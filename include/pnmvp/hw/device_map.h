@@ -1,19 +1,23 @@
 /*
- * pnm_device_map.h: the controller core's view of the device bus.
+ * pnmvp/hw/device_map.h: the controller core's view of the device bus:
+ * address map, per-block register offsets, interrupt lines and the device
+ * counter block. This project's own design (no external specification);
+ * the CXL mailbox window follows CXL 2.0 section 8.2.8.4.
  *
  * This is the ONLY place where device register addresses live. It is plain
- * preprocessor + C so that three consumers read the same numbers:
+ * preprocessor (no C declarations) so that three consumers read the same
+ * numbers:
  *   - the firmware (C, RV32),
  *   - the linker script (preprocessed with PNM_LINKER_SCRIPT defined),
- *   - the C++ models (models/cpu and the SystemC bus/adapters).
+ *   - the C++ models (models/cpu and the SystemC bus/adapters) and tools.
  * Sizes are in bytes (suffix _BYTES), register offsets are from the block
  * base (suffix _OFF). All registers are 32 bits wide, little-endian, and
  * must be accessed with naturally aligned 32-bit loads/stores unless a
  * block says otherwise (misaligned bus accesses take an access fault).
  * docs/CPU.md has the same map as a table.
  */
-#ifndef PNM_DEVICE_MAP_H
-#define PNM_DEVICE_MAP_H
+#ifndef PNMVP_HW_DEVICE_MAP_H
+#define PNMVP_HW_DEVICE_MAP_H
 
 /* Unsigned constant that the linker script can also parse (ld has no U). */
 #if defined(PNM_LINKER_SCRIPT) || defined(__ASSEMBLER__)
@@ -92,7 +96,7 @@
 #define PNM_DRAMWIN_SIZE_OFF PNM_U(0x08)    /* R: window size in bytes */
 #define PNM_DRAM_WINDOW_ALIGN_BYTES PNM_U(0x1000)
 
-/* Attention/top-k engine registers (layout owned by models/pnm). */
+/* Attention/top-k engine registers (offsets: pnmvp/hw/engine_regs.h). */
 #define PNM_ENGINE_BASE PNM_U(0x10100000)
 #define PNM_ENGINE_SIZE_BYTES PNM_U(0x00100000) /* 1 MiB */
 
@@ -119,8 +123,8 @@
 #define PNM_MBOXFW_OUT_PAYLOAD_OFF PNM_U(0x100000) /* RW: output payload staging */
 
 /* Firmware side of the PNM queue doorbells. The host writes SQ-tail and
- * CQ-head doorbells in its BAR2 (vendor device capability 0x8000, see
- * models/cxl/cxl_io_regs.h); either write sets the queue's PENDING bit
+ * CQ-head doorbells in its BAR2 (the vendor device capability in
+ * pnmvp/hw/doorbells.h); either write sets the queue's PENDING bit
  * and raises PNM_IRQ_SQ_DOORBELL. Firmware reads PENDING, acknowledges the
  * bits it will serve (W1C), reads the doorbell values, and raises the host
  * interrupt (MSI) after posting completions. */
@@ -132,7 +136,7 @@
 #define PNM_QDB_ACK_HI_OFF PNM_U(0x0C)     /* W1C: clears PENDING bits 32..63 */
 #define PNM_QDB_HOST_IRQ_OFF PNM_U(0x10)   /* W: any value sends the host an interrupt */
 #define PNM_QDB_QUEUES_OFF PNM_U(0x14)     /* R: doorbell pairs the host side has */
-#define PNM_QDB_DOORBELL_OFF PNM_U(0x100)  /* R: queue q: SQ tail at +8q, CQ head at +8q+4 */
+#define PNM_QDB_DOORBELL_OFF PNM_U(0x100)  /* R: queue q's pair, as in BAR2 (PNM_DOORBELL_*) */
 
 /* Device counters the firmware reports (Get Performance Counters): 64-bit,
  * read LO then HI (reading LO latches HI). Energies in pJ since reset, as
@@ -173,4 +177,4 @@
  * ---------------------------------------------------------------------- */
 #define PNM_EXIT_TRAP_BASE PNM_U(0x100) /* unhandled exception: base + mcause */
 
-#endif /* PNM_DEVICE_MAP_H */
+#endif /* PNMVP_HW_DEVICE_MAP_H */

@@ -1,0 +1,64 @@
+#include "common/resources.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <system_error>
+
+namespace fs = std::filesystem;
+
+namespace pnm::resources {
+
+namespace {
+
+const Resource kPlatforms{"the platforms folder (platform, memspec, engine and model files)", "PNMVP_PLATFORMS",
+                          "platforms", true};
+const Resource kFirmware{"the controller firmware ELF (\"firmware\": \"builtin\")", "PNMVP_FIRMWARE",
+                         "firmware/pnm_fw.elf", false};
+
+bool exists_as(const fs::path& p, bool directory) {
+  std::error_code ec;
+  return directory ? fs::is_directory(p, ec) : fs::is_regular_file(p, ec);
+}
+
+} // namespace
+
+std::string self_exe() {
+  std::error_code ec;
+  const fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw ResourceError(fmt::format("cannot tell where this program lives (/proc/self/exe: {})", ec.message()));
+  return p.string();
+}
+
+std::vector<std::string> share_roots(const std::string& exe) {
+  std::vector<std::string> roots;
+  fs::path dir = fs::path(exe).parent_path();
+  for (unsigned up = 0; up <= kMaxParentLevels; ++up) {
+    roots.push_back((dir / "share" / "pnmvp").string());
+    if (!dir.has_parent_path() || dir.parent_path() == dir) break;
+    dir = dir.parent_path();
+  }
+  return roots;
+}
+
+std::string find(const Resource& r, const std::string& exe) {
+  if (const char* env = std::getenv(r.env.c_str()); env && *env) {
+    if (exists_as(env, r.directory)) return env;
+    throw ResourceError(fmt::format("{}: {}={} is not {}", r.what, r.env, env,
+                                    r.directory ? "a folder" : "a file"));
+  }
+  std::string looked;
+  for (const std::string& root : share_roots(exe)) {
+    const fs::path p = fs::path(root) / r.item;
+    if (exists_as(p, r.directory)) return p.string();
+    looked += "\n  " + p.string();
+  }
+  throw ResourceError(fmt::format("cannot find {}; {} is not set and none of these exists:{}\n"
+                                  "Set {} to its path.",
+                                  r.what, r.env, looked, r.env));
+}
+
+std::string platforms_dir() { return find(kPlatforms, self_exe()); }
+std::string firmware_elf() { return find(kFirmware, self_exe()); }
+
+} // namespace pnm::resources

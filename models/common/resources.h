@@ -1,0 +1,49 @@
+// Where pnmvp finds the data it ships, at run time: the platforms folder
+// (platform, system, memspec, engine and model JSON) and the controller
+// firmware ELF that "firmware": "builtin" means. No source or build path is
+// compiled in, so a build tree, an installed tree and a copied tree all work.
+//
+// Search order, for each resource:
+//  1. an environment override: PNMVP_PLATFORMS (the platforms folder),
+//     PNMVP_FIRMWARE (the firmware ELF file); if set it must exist;
+//  2. <dir>/share/pnmvp/<item> for dir = the running executable's folder
+//     (/proc/self/exe) and up to kMaxParentLevels of its parents: finds the
+//     build tree's share/pnmvp from build/ and from build/tests/<block>/,
+//     and an installed <prefix>/bin/../share/pnmvp.
+// Items: "platforms" (a folder) and "firmware/pnm_fw.elf" (a file). When
+// nothing is found, ResourceError names every place looked.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pnm::resources {
+
+struct ResourceError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+inline constexpr unsigned kMaxParentLevels = 3;
+
+// The platforms folder ($PNMVP_PLATFORMS, else share/pnmvp/platforms).
+std::string platforms_dir();
+// The controller firmware this build made ($PNMVP_FIRMWARE, else
+// share/pnmvp/firmware/pnm_fw.elf).
+std::string firmware_elf();
+
+// One resource, looked for as described above starting from the executable
+// `exe` (tests pass their own). `what` names it in errors.
+struct Resource {
+  std::string what;     // "the platforms folder"
+  std::string env;      // override variable
+  std::string item;     // path below share/pnmvp
+  bool directory;       // a folder (else a regular file)
+};
+std::string find(const Resource& r, const std::string& exe);
+// The share/pnmvp folders looked in for `exe`, in search order.
+std::vector<std::string> share_roots(const std::string& exe);
+// The running executable (/proc/self/exe).
+std::string self_exe();
+
+} // namespace pnm::resources
