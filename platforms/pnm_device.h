@@ -40,7 +40,7 @@ public:
   cxl::CxlIoRegs regs;
   dram::DramTlm dram;
   cxl::CxlIoTarget cxl_io;
-  cxl::CxlMemController cxl_mem;
+  cxl::CxlMemPort cxl_mem;                        // link module + CXL.mem controller
   bus::DeviceBus ctrl_bus;
   std::unique_ptr<datapath::Datapath> datapath; // when the platform has an engine
   std::unique_ptr<dram::MemoryPort> engine_mem;  // the engine's address-decoded memory port
