@@ -1,5 +1,6 @@
 // One PNM CXL Type-3 device: DDR5 DRAM behind a device bus, the CXL port
-// (CXL.io registers, CXL.mem controller over a flit-level link). All state is
+// (CXL.io registers; CXL.mem: the port's link module in front of the
+// controller, cxl::CxlMemPort). All state is
 // inside the object, so a platform can instantiate several.
 //
 // Host-facing sockets: cxl_io.config_socket, cxl_io.mmio_socket,
