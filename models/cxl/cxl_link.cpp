@@ -88,12 +88,7 @@ void CxlLink::b_transport(int, tlm::tlm_generic_payload& tx, sc_core::sc_time& d
     ext.lines.assign(lines.begin() + next, lines.begin() + next + k);
     for (size_t j = 0; j < k; ++j) ext.lines[j].arrive_ps = trips[next + j].arrive_ps;
     tlm::tlm_generic_payload dtx;
-    dtx.set_command(tx.get_command());
-    dtx.set_address(ext.lines[0].addr);
-    dtx.set_data_ptr(data + next * cache_line_bytes);
-    dtx.set_data_length(static_cast<unsigned>(k * cache_line_bytes));
-    dtx.set_streaming_width(static_cast<unsigned>(k * cache_line_bytes));
-    dtx.set_extension(&ext);
+    protocol::set_stream(dtx, tx.get_command(), data + next * cache_line_bytes, ext);
     sc_core::sc_time dd = sc_core::SC_ZERO_TIME;
     down_socket->b_transport(dtx, dd);
     dtx.clear_extension(&ext);

@@ -38,12 +38,7 @@ void CxlMemController::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_tim
   LineStreamExtension mem;
   if (auto r = core_.requests(ext->lines, mem.lines)) return refuse(tx, *r);
   tlm::tlm_generic_payload dtx;
-  dtx.set_command(tx.get_command());
-  dtx.set_address(mem.lines[0].addr);
-  dtx.set_data_ptr(tx.get_data_ptr()); // the DRAM moves line i at data + 64 i
-  dtx.set_data_length(tx.get_data_length());
-  dtx.set_streaming_width(tx.get_data_length());
-  dtx.set_extension(&mem);
+  protocol::set_stream(dtx, tx.get_command(), tx.get_data_ptr(), mem); // line i stays at data + 64 i
   sc_core::sc_time ddelay = sc_core::SC_ZERO_TIME;
   dram_socket->b_transport(dtx, ddelay);
   dtx.clear_extension(&mem);

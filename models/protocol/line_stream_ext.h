@@ -19,4 +19,17 @@ public:
   }
 };
 
+// Sets up `tx` (a fresh payload) as the stream `ext` over `data`, line i
+// at data + 64 i; the caller clears the extension after the call.
+inline void set_stream(tlm::tlm_generic_payload& tx, tlm::tlm_command cmd, unsigned char* data,
+                       LineStreamExtension& ext) {
+  const auto len = static_cast<unsigned>(ext.lines.size() * stream_line_bytes);
+  tx.set_command(cmd);
+  tx.set_address(ext.lines.empty() ? 0 : ext.lines[0].addr);
+  tx.set_data_ptr(data);
+  tx.set_data_length(len);
+  tx.set_streaming_width(len);
+  tx.set_extension(&ext);
+}
+
 } // namespace pnm::protocol
