@@ -1,5 +1,6 @@
 // One PNM CXL Type-3 device: DDR5 DRAM behind a device bus, the CXL port
-// (CXL.io registers, CXL.mem controller over a flit-level link). All state is
+// (CXL.io registers; CXL.mem: the port's link module in front of the
+// controller, cxl::CxlMemPort). All state is
 // inside the object, so a platform can instantiate several.
 //
 // Host-facing sockets: cxl_io.config_socket, cxl_io.mmio_socket,
@@ -40,7 +41,7 @@ public:
   cxl::CxlIoRegs regs;
   dram::DramTlm dram;
   cxl::CxlIoTarget cxl_io;
-  cxl::CxlMemController cxl_mem;
+  cxl::CxlMemPort cxl_mem;                        // link module + CXL.mem controller
   bus::DeviceBus ctrl_bus;
   std::unique_ptr<datapath::Datapath> datapath; // when the platform has an engine
   std::unique_ptr<dram::MemoryPort> engine_mem;  // the engine's address-decoded memory port

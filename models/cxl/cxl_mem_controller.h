@@ -1,25 +1,30 @@
-// The device side of CXL.mem as a SystemC module. Host requests (HPA, any
-// whole number of 64 B lines) arrive on host_socket; each line becomes an
-// M2S message (MemRd in a Req, MemWr in an RwD) that crosses the
-// downstream link as flits, under credits; the HDM decoder turns its HPA into
-// a device physical address; the lines reach the DRAM as one stream (a
-// BurstExtension transaction on dram_socket, each line with its own arrival
-// time); each line's response (DRS with data, or NDR Cmp) crosses the
-// upstream link. The returned delay is when the last response arrives at the
-// host. Plain C++ cores (link.h, hdm_decoder.h) do the arithmetic.
+// The device side of CXL.mem in SystemC: a thin TLM face of CxlMemCore
+// (cxl_mem_core.h), and CxlMemPort, one CXL.mem port as the host sees it
+// (the port's link module in front of the controller).
+//
+// CxlMemController takes line streams (protocol/line_stream_ext.h) that
+// have already crossed the link: each line an M2S request with its HPA and
+// its arrival at the device port. The core decodes them; the lines reach
+// the DRAM as one stream on dram_socket (each with its own arrival time);
+// the memory's completions come back as each line's S2M response time
+// (done_ps), the time its receive-buffer entry freed (freed_ps) and its
+// poison bit. A TLM_IGNORE_COMMAND over a range answers whether every line
+// of it decodes (the link asks before any line moves). No link inside: the
+// port's CxlLink carries the lines to and from the host.
 #pragma once
 
 #include "cxl/cxl_io_regs.h"
+#include "cxl/cxl_link.h"
+#include "cxl/cxl_mem_core.h"
 #include "cxl/cxl_poison.h"
-#include "cxl/hdm_decoder.h"
 #include "cxl/link.h"
 
 #include <cstdint>
-#include <unordered_set>
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 #include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
 
 namespace pnm::cxl {
 
@@ -39,39 +44,51 @@ struct LatencyBreakdown {
 
 class CxlMemController : public sc_core::sc_module {
 public:
-  // Several host agents (cores) may bind here.
-  tlm_utils::multi_passthrough_target_socket<CxlMemController> host_socket;
+  tlm_utils::simple_target_socket<CxlMemController> link_socket; // line streams off the link
   tlm_utils::simple_initiator_socket<CxlMemController> dram_socket;
 
-  CxlMemController(sc_core::sc_module_name name, const CxlMemConfig& cfg, CxlIoRegs& regs);
+  CxlMemController(sc_core::sc_module_name name, Picos controller_latency_ps, CxlIoRegs& regs);
 
-  void inject_poison(uint64_t dpa) { poisoned_.insert(dpa / cache_line_bytes); }
-  void clear_poison(uint64_t dpa) { poisoned_.erase(dpa / cache_line_bytes); }
-  bool poisoned(uint64_t dpa) const { return poisoned_.count(dpa / cache_line_bytes) != 0; }
-  size_t poisoned_lines() const { return poisoned_.size(); }
-  uint64_t poisoned_reads() const { return poisoned_reads_; }
+  CxlMemCore& core() { return core_; }
+  const CxlMemCore& core() const { return core_; }
 
-  const Link& link() const { return link_; }
-  const LatencyBreakdown& last_breakdown() const { return last_; }
-  uint64_t lines_read() const { return lines_read_; }
-  uint64_t lines_written() const { return lines_written_; }
-  uint64_t errors() const { return errors_; }
+private:
+  void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
+  unsigned transport_dbg(tlm::tlm_generic_payload& tx);
+  void refuse(tlm::tlm_generic_payload& tx, const CxlMemCore::Refusal& r);
+
+  CxlIoRegs& regs_;
+  CxlMemCore core_;
+};
+
+// One CXL.mem port of the device: host_socket is its link's near end, the
+// link's far end feeds the controller, dram_socket goes to device memory.
+class CxlMemPort : public sc_core::sc_module {
+public:
+  CxlLink host_link;
+  CxlMemController controller;
+  // Several host agents (cores) may bind here.
+  tlm_utils::multi_passthrough_target_socket<CxlLink>& host_socket;
+  tlm_utils::simple_initiator_socket<CxlMemController>& dram_socket;
+
+  CxlMemPort(sc_core::sc_module_name name, const CxlMemConfig& cfg, CxlIoRegs& regs);
+
+  const Link& link() const { return host_link.link(); }
+  // The last host transaction's first line, stage by stage.
+  LatencyBreakdown last_breakdown() const;
+
+  void inject_poison(uint64_t dpa) { controller.core().inject_poison(dpa); }
+  void clear_poison(uint64_t dpa) { controller.core().clear_poison(dpa); }
+  bool poisoned(uint64_t dpa) const { return controller.core().poisoned(dpa); }
+  size_t poisoned_lines() const { return controller.core().poisoned_lines(); }
+  uint64_t poisoned_reads() const { return controller.core().poisoned_reads(); }
+  uint64_t lines_read() const { return controller.core().lines_read(); }
+  uint64_t lines_written() const { return controller.core().lines_written(); }
+  uint64_t errors() const { return host_link.errors() + controller.core().errors(); }
   const CxlMemConfig& config() const { return cfg_; }
 
 private:
-  void b_transport(int id, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
-  unsigned transport_dbg(int id, tlm::tlm_generic_payload& tx);
-  bool translate_all(tlm::tlm_generic_payload& tx, std::vector<uint64_t>& dpa);
-
   CxlMemConfig cfg_;
-  CxlIoRegs& regs_;
-  HdmDecoder& hdm_;
-  std::unordered_set<uint64_t> poisoned_; // line numbers (DPA / 64)
-  uint64_t poisoned_reads_ = 0;
-  Link link_;
-  LatencyBreakdown last_;
-  uint64_t next_id_ = 0;
-  uint64_t lines_read_ = 0, lines_written_ = 0, errors_ = 0;
 };
 
 } // namespace pnm::cxl

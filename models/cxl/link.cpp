@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -157,6 +158,36 @@ LinkStats LinkDirection::stats() const {
   s.energy_pj = s.wire_bits * cfg_.energy_pj_per_bit;
   s.packer = packer_.stats();
   return s;
+}
+
+size_t Link::forward(bool write, std::vector<LineTrip>& lines, size_t first) {
+  const MsgClass c = write ? MsgClass::m2s_rwd : MsgClass::m2s_req;
+  size_t next = first;
+  for (; next < lines.size(); ++next) {
+    std::optional<Delivery> d = down.send(c, next_id_, lines[next].ready_ps);
+    if (!d) break;
+    ++next_id_;
+    lines[next].sent_ps = d->start_ps;
+    lines[next].arrive_ps = d->arrival_ps;
+  }
+  return next - first;
+}
+
+bool Link::back(bool write, std::vector<LineTrip>& lines, size_t first, size_t n) {
+  const MsgClass req = write ? MsgClass::m2s_rwd : MsgClass::m2s_req;
+  const MsgClass rsp = write ? MsgClass::s2m_ndr : MsgClass::s2m_drs;
+  std::vector<size_t> by_done(n);
+  std::iota(by_done.begin(), by_done.end(), first);
+  std::sort(by_done.begin(), by_done.end(),
+            [&](size_t a, size_t b) { return lines[a].done_ps < lines[b].done_ps; });
+  for (size_t k : by_done) down.release(req, std::max(lines[k].freed_ps, lines[k].arrive_ps));
+  for (size_t k : by_done) {
+    std::optional<Delivery> u = up.send(rsp, next_id_++, lines[k].done_ps);
+    if (!u) return false;
+    up.release(rsp, u->arrival_ps);
+    lines[k].back_ps = u->arrival_ps;
+  }
+  return true;
 }
 
 } // namespace pnm::cxl

@@ -146,11 +146,40 @@ private:
   LinkStats stats_;
 };
 
-// Both directions of one port: down = M2S (host to device), up = S2M.
-struct Link {
+// One 64 B line's round trip over a port, as Link::forward and Link::back
+// see it. Times are absolute picoseconds.
+struct LineTrip {
+  Picos ready_ps = 0;  // the request is ready at the near port (input)
+  Picos sent_ps = 0;   // its header flit starts on the wire (forward)
+  Picos arrive_ps = 0; // it has arrived at the far port (forward)
+  Picos freed_ps = 0;  // the far port freed its receive-buffer entry (input to back)
+  Picos done_ps = 0;   // its response is ready at the far port (input to back)
+  Picos back_ps = 0;   // the response has arrived at the near port (back)
+};
+
+// Both directions of one port: down = M2S (host to device), up = S2M. The
+// one place where CXL.mem lines meet credits: forward() sends requests under
+// the far port's buffer credits, back() frees them and returns responses.
+class Link {
+public:
   explicit Link(const LinkConfig& cfg) : down(cfg, Direction::m2s), up(cfg, Direction::s2m) {}
   LinkDirection down;
   LinkDirection up;
+
+  // Sends lines[first..] as M2S requests (MemWr in RwD if `write`, else
+  // MemRd in Req), each ready at its ready_ps, until the far port's receive
+  // buffer is full; fills sent_ps and arrive_ps. Returns how many were sent:
+  // 0 only if no credit is free and nothing is outstanding to free one.
+  size_t forward(bool write, std::vector<LineTrip>& lines, size_t first);
+  // The far port answered lines[first, first + n) (freed_ps, done_ps): their
+  // entries free in completion order (FIFO release against sorted times is
+  // exact in count over time, which is what credits model) and their S2M
+  // responses (NDR Cmp, DRS) leave in that order; the near side sinks them at
+  // once. Fills back_ps. False if no upstream credit was free.
+  bool back(bool write, std::vector<LineTrip>& lines, size_t first, size_t n);
+
+private:
+  uint64_t next_id_ = 0; // message ids, both directions
 };
 
 } // namespace pnm::cxl

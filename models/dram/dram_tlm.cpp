@@ -89,43 +89,43 @@ Cycle DramTlm::timed_access(MemoryFrontEnd::PortId p, uint64_t addr, unsigned le
   return last;
 }
 
-void DramTlm::burst_transport(int id, tlm::tlm_generic_payload& tx, BurstExtension& ext,
-                              sc_core::sc_time& delay) {
+void DramTlm::stream_transport(int id, tlm::tlm_generic_payload& tx, protocol::LineStreamExtension& ext,
+                               sc_core::sc_time& delay) {
   const uint64_t line = dram_.config().spec.org.burst_bytes();
   const size_t n = ext.lines.size();
   if (tx.get_data_length() != n * line || tx.get_byte_enable_ptr() || n == 0 ||
       (!tx.is_read() && !tx.is_write())) {
     tx.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     ++errors_;
-    log::warn(name(), "burst of {} lines with {} bytes refused", n, tx.get_data_length());
+    log::warn(name(), "stream of {} lines with {} bytes refused", n, tx.get_data_length());
     return;
   }
-  for (const BurstLine& l : ext.lines)
-    if (l.dpa % line || l.dpa >= dram_.capacity_bytes()) {
+  for (const protocol::StreamLine& l : ext.lines)
+    if (l.addr % line || l.addr >= dram_.capacity_bytes()) {
       tx.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
       ++errors_;
-      log::warn(name(), "burst line at 0x{:x} refused: unaligned or beyond capacity", l.dpa);
+      log::warn(name(), "stream line at 0x{:x} refused: unaligned or beyond capacity", l.addr);
       return;
     }
   unsigned char* data = tx.get_data_ptr();
   for (size_t i = 0; i < n; ++i) {
-    if (tx.is_write()) store_.write(ext.lines[i].dpa, data + i * line, line);
-    else store_.read(ext.lines[i].dpa, data + i * line, line);
+    if (tx.is_write()) store_.write(ext.lines[i].addr, data + i * line, line);
+    else store_.read(ext.lines[i].addr, data + i * line, line);
   }
   const double tck_ps = dram_.config().spec.timing.tCK_ps;
   uint64_t last_ps = 0;
   if (fidelity_ == Fidelity::functional) {
-    for (BurstLine& l : ext.lines) last_ps = std::max(last_ps, l.done_ps = l.arrive_ps);
+    for (protocol::StreamLine& l : ext.lines) last_ps = std::max(last_ps, l.done_ps = l.freed_ps = l.arrive_ps);
   } else {
     std::vector<uint64_t> addr(n);
     std::vector<Cycle> arrive(n), done;
     for (size_t i = 0; i < n; ++i) {
-      addr[i] = ext.lines[i].dpa;
+      addr[i] = ext.lines[i].addr;
       arrive[i] = static_cast<Cycle>(std::ceil(static_cast<double>(ext.lines[i].arrive_ps) / tck_ps - 1e-9));
     }
     run_lines(port(id), addr, arrive, tx.is_write(), done);
     for (size_t i = 0; i < n; ++i) {
-      ext.lines[i].done_ps = static_cast<uint64_t>(static_cast<double>(done[i]) * tck_ps);
+      ext.lines[i].done_ps = ext.lines[i].freed_ps = static_cast<uint64_t>(static_cast<double>(done[i]) * tck_ps);
       last_ps = std::max(last_ps, ext.lines[i].done_ps);
     }
   }
@@ -136,8 +136,8 @@ void DramTlm::burst_transport(int id, tlm::tlm_generic_payload& tx, BurstExtensi
 }
 
 void DramTlm::b_transport(int id, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
-  if (BurstExtension* ext = tx.get_extension<BurstExtension>()) {
-    burst_transport(id, tx, *ext, delay);
+  if (protocol::LineStreamExtension* ext = tx.get_extension<protocol::LineStreamExtension>()) {
+    stream_transport(id, tx, *ext, delay);
     return;
   }
   if (!check(tx)) return;

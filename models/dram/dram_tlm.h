@@ -5,9 +5,9 @@
 //    channel controllers (FR-FCFS, JEDEC timing); the returned delay is the
 //    exact cycle the last burst's data moves. DMI is refused so that no
 //    access escapes timing.
-// A transaction carrying a BurstExtension (dram_burst.h) is a stream of
-// lines with their own addresses and arrival times; each gets its own
-// completion time.
+// A transaction carrying a LineStreamExtension (protocol/line_stream.h) is
+// a stream of lines with their own addresses and arrival times; each gets
+// its own completion time.
 //
 // Every initiator bound to mem_socket gets its own port of the memory front
 // end (memory_front_end.h), which owns the channels' time: a transaction's
@@ -16,10 +16,10 @@
 // draining anyone else's.
 #pragma once
 
-#include "dram_burst.h"
 #include "dram_system.h"
 #include "memory_front_end.h"
 #include "sparse_store.h"
+#include "protocol/line_stream_ext.h"
 
 #include <memory>
 #include <string>
@@ -60,7 +60,8 @@ private:
   // cycle; done[i] is when line i's last data beat moves.
   void run_lines(MemoryFrontEnd::PortId p, const std::vector<uint64_t>& addr, const std::vector<Cycle>& arrive,
                  bool write, std::vector<Cycle>& done);
-  void burst_transport(int id, tlm::tlm_generic_payload& tx, BurstExtension& ext, sc_core::sc_time& delay);
+  void stream_transport(int id, tlm::tlm_generic_payload& tx, protocol::LineStreamExtension& ext,
+                        sc_core::sc_time& delay);
 
   DramSystem dram_;
   SparseStore store_;

@@ -118,7 +118,7 @@ Chase chase(const SystemConfig& sc, const Where& where, unsigned reads, unsigned
         sw::Backend* port = &port_of(sys, where);
         const uint64_t lines = bytes_of(sys, where) / kLine;
         const uint64_t base = base_of(sys, where);
-        const cxl::CxlMemController* mem = where.local ? nullptr : &sys.device(where.device).cxl_mem;
+        cxl::CxlMemPort* mem = where.local ? nullptr : &sys.device(where.device).cxl_mem;
         runner.add_program([&, port, lines, base, mem](sw::Backend&) {
           sw::Backend& b = *port;
           std::mt19937_64 rng(7);

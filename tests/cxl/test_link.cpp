@@ -241,3 +241,42 @@ TEST(cxlLinkConfig, ValidateNamesBadParameters) {
   EXPECT_EQ(both.down.direction(), Direction::m2s);
   EXPECT_EQ(both.up.format().flit_bytes, 256u);
 }
+
+// Link::forward / Link::back: a port's lines under the far port's credits.
+TEST(cxlLinkLines, ForwardStopsAtTheFarBufferAndBackFreesItInCompletionOrder) {
+  LinkConfig cfg = LinkConfig::pcie_gen5(16);
+  cfg.rx_buffer_entries = {4, 4, 4, 4};
+  Link link(cfg);
+  std::vector<LineTrip> t(6);
+  ASSERT_EQ(link.forward(false, t, 0), 4u); // four Req credits
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_GE(t[i].arrive_ps, cfg.port_latency_ps);
+    EXPECT_LE(t[i].sent_ps, t[i].arrive_ps);
+  }
+  EXPECT_EQ(link.forward(false, t, 4), 0u); // full, nothing freed yet
+  // The far port finishes them out of order; responses leave in that order.
+  const Picos done[] = {90'000, 60'000, 80'000, 70'000};
+  for (size_t i = 0; i < 4; ++i) t[i].freed_ps = t[i].done_ps = done[i];
+  ASSERT_TRUE(link.back(false, t, 0, 4));
+  EXPECT_LT(t[1].back_ps, t[3].back_ps);
+  EXPECT_LT(t[3].back_ps, t[2].back_ps);
+  EXPECT_LT(t[2].back_ps, t[0].back_ps);
+  for (size_t i = 0; i < 4; ++i) EXPECT_GE(t[i].back_ps, t[i].done_ps + cfg.port_latency_ps);
+  EXPECT_EQ(link.down.outstanding(Req), 0u);
+  // Freed entries return as credits a credit-return time later.
+  ASSERT_EQ(link.forward(false, t, 4), 2u);
+  EXPECT_EQ(t[4].sent_ps, 60'000 + cfg.credit_return_ps);
+  EXPECT_EQ(link.down.stats().messages[size_t(Req)], 6u);
+  EXPECT_EQ(link.up.stats().messages[size_t(DRS)], 4u);
+}
+
+TEST(cxlLinkLines, WritesUseRwdAndNdr) {
+  Link link(LinkConfig::pcie_gen5(16));
+  std::vector<LineTrip> t(2);
+  ASSERT_EQ(link.forward(true, t, 0), 2u);
+  for (LineTrip& l : t) l.freed_ps = l.done_ps = l.arrive_ps + 1000;
+  ASSERT_TRUE(link.back(true, t, 0, 2));
+  EXPECT_EQ(link.down.stats().messages[size_t(RwD)], 2u);
+  EXPECT_EQ(link.up.stats().messages[size_t(NDR)], 2u);
+  EXPECT_EQ(link.down.stats().messages[size_t(Req)], 0u);
+}

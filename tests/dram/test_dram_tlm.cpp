@@ -171,3 +171,56 @@ TEST_F(DramTlmTest, HalfTerabyteDeviceIsSparse) {
   mem.store().read((512ull << 30) - 1, &r, 1);
   EXPECT_EQ(r, 7);
 }
+
+// A line stream (protocol/line_stream.h): lines at scattered addresses,
+// each entering at its own time, each answered with its own completion.
+TEST_F(DramTlmTest, LineStreamLinesGetTheirOwnCompletionTimes) {
+  DramSystemConfig cfg = dram_config("ddr5-4800-1ch");
+  cfg.channel.refresh = false;
+  DramTlm mem("mem", cfg, Fidelity::command);
+  Host host("host");
+  host.mem_socket.bind(mem.mem_socket);
+  protocol::LineStreamExtension ext;
+  ext.lines.resize(2);
+  ext.lines[0].addr = 0x10000;
+  ext.lines[0].arrive_ps = 2'000'000;
+  ext.lines[1].addr = 0x800;
+  ext.lines[1].arrive_ps = 1'000'000; // the second line arrives first
+  std::vector<uint8_t> data(128);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i + 1);
+  tlm::tlm_response_status st = tlm::TLM_INCOMPLETE_RESPONSE, bad = tlm::TLM_OK_RESPONSE;
+  host.body = [&](Host& h) {
+    tlm::tlm_generic_payload tx;
+    protocol::set_stream(tx, tlm::TLM_WRITE_COMMAND, data.data(), ext);
+    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+    h.mem_socket->b_transport(tx, d);
+    tx.clear_extension(&ext);
+    st = tx.get_response_status();
+    // One line beyond the DRAM refuses the whole stream, nothing written.
+    protocol::LineStreamExtension beyond;
+    beyond.lines.resize(2);
+    beyond.lines[0].addr = 0x20000;
+    beyond.lines[1].addr = mem.core().capacity_bytes();
+    tlm::tlm_generic_payload tx2;
+    protocol::set_stream(tx2, tlm::TLM_WRITE_COMMAND, data.data(), beyond);
+    h.mem_socket->b_transport(tx2, d);
+    tx2.clear_extension(&beyond);
+    bad = tx2.get_response_status();
+  };
+  sc_core::sc_start();
+  ASSERT_EQ(st, tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(bad, tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  const auto& T = cfg.spec.timing;
+  for (const protocol::StreamLine& l : ext.lines) {
+    EXPECT_GE(l.done_ps, l.arrive_ps + (T.tRCD + T.nBL) * T.tCK_ps - T.tCK_ps); // at least ACT then data
+    EXPECT_LE(l.done_ps, l.arrive_ps + 200'000);
+    EXPECT_EQ(l.freed_ps, l.done_ps);
+  }
+  EXPECT_LT(ext.lines[1].done_ps, ext.lines[0].done_ps); // served as it arrived, not in index order
+  std::vector<uint8_t> got(64);
+  mem.store().read(0x800, got.data(), 64);
+  EXPECT_EQ(got, std::vector<uint8_t>(data.begin() + 64, data.end()));
+  mem.store().read(0x10000, got.data(), 64);
+  EXPECT_EQ(got, std::vector<uint8_t>(data.begin(), data.begin() + 64));
+  EXPECT_EQ(mem.store().allocated_pages(), 2u); // pages 0 and 1; not 2 (0x20000, refused)
+}
