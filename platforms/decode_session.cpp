@@ -78,7 +78,6 @@ DecodeSession::DecodeSession(const DecodeSessionConfig& cfg)
   const uint64_t capacity = sys_->dev.capacity_bytes();
   const uint64_t tenant_bytes = (capacity - PNM_FW_RESERVED_BYTES) / kGranule * kGranule;
   work_ = [this, tenant_bytes](sw::Backend& b) {
-    b.sleep_ns(10000); // the firmware boots
     drv_ = std::make_unique<Driver>(b, tenant_bytes, cfg_.queue_entries);
     const uint64_t left = drv_->tenant.bytes() - drv_->tenant.used_bytes();
     const sw::Buffer all = drv_->tenant.alloc(left / kLine * kLine, kLine);

@@ -53,6 +53,8 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
   regs.on_mailbox_interrupt = doorbells.on_host_irq;
   if (p.controller.present) {
     const std::string elf = p.controller.firmware == "builtin" ? resources::firmware_elf() : p.controller.firmware;
+    // The mailbox is ready once the firmware says so (PNM_MBOXFW_READY_OFF).
+    regs.set_mailbox_ready(false);
     controller = std::make_unique<cpu::ControllerCore>("controller", p.controller.core, elf,
                                                        p.controller.quantum_instructions);
     controller->mmio_socket.bind(ctrl_bus.in_socket);

@@ -289,6 +289,8 @@ int main(void) {
   pnm_intc_enable(PNM_IRQ_SQ_DOORBELL);
   pnm_intc_enable(PNM_IRQ_ENGINE_DONE);
   pnm_intc_enable(PNM_IRQ_ENGINE_ERROR);
+  /* from here the firmware answers the mailbox: the host may send commands */
+  pnm_write32(MBOX(PNM_MBOXFW_READY_OFF), 1u);
   for (;;) {
     /* check-then-sleep with interrupts masked: an event between the check
      * and the wfi still wakes it */

@@ -168,6 +168,7 @@ public:
   // ---- device state reflected in the status registers
   void set_media_status(MediaStatus m);
   void set_mailbox_ready(bool ready);
+  bool mailbox_ready() const { return mbox_ready_; }
   void set_fatal(bool fatal);
   void set_fw_halt(bool halt);
   void set_reset_needed(uint8_t code); // 0..4

@@ -67,6 +67,10 @@ void MailboxPort::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& de
   case PNM_MBOXFW_CAPACITY_LO_OFF: v = static_cast<uint32_t>(capacity_); break;
   case PNM_MBOXFW_CAPACITY_HI_OFF: v = static_cast<uint32_t>(capacity_ >> 32); break;
   case PNM_MBOXFW_PAYLOAD_BYTES_OFF: v = static_cast<uint32_t>(payload_bytes); break;
+  case PNM_MBOXFW_READY_OFF:
+    if (tx.is_write()) regs_.set_mailbox_ready(v & 1u);
+    v = regs_.mailbox_ready() ? 1 : 0;
+    break;
   default:
     tx.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     log::warn(name(), "no mailbox register at 0x{:x}", off);

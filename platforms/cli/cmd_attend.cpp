@@ -162,7 +162,6 @@ Outcome run_job(const SystemConfig& sc, const Problem& p, uint32_t topk) {
   HostSystem sys(sc);
   Outcome r;
   sys.run([&](sw::Backend& b) {
-    b.sleep_ns(10000); // firmware boot
     sw::Device dev(b);
     const sw::PnmCaps caps = dev.pnm_caps();
     if (caps.lanes == 0 || p.s.head_dim % caps.lanes)

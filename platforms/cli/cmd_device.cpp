@@ -67,7 +67,6 @@ void with_device(const SystemConfig& sc, unsigned device, const std::function<vo
   if (k == mine.end()) throw InputError(fmt::format("--device {}: not on the system's first host", device));
   sys.run_host([&](const std::vector<sw::Backend*>& backends) {
     sw::Backend& b = *backends[static_cast<size_t>(k - mine.begin())];
-    b.sleep_ns(10000); // firmware boot
     sw::Device dev(b);
     program(dev);
   });

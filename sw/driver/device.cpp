@@ -25,7 +25,28 @@ MailboxError::MailboxError(uint16_t opcode, uint16_t rc)
                               pnm_mbox_opcode_name(opcode), rc, pnm_mbox_rc_name(rc))),
       opcode_(opcode), rc_(rc) {}
 
-Device::Device(Backend& backend) : b_(backend) {
+Device::Device(Backend& backend, double ready_timeout_ns) : b_(backend) {
+  discover();
+  wait_ready(ready_timeout_ns);
+}
+
+void Device::wait_ready(double timeout_ns) {
+  if (!memdev_) return;
+  // Poll with a growing interval: quick when the firmware is nearly up,
+  // few polls when it is not coming.
+  const double deadline = b_.now_ns() + timeout_ns;
+  double wait_ns = 100;
+  while (!(b_.mmio_read32(memdev_) & (1u << 4))) {
+    if (b_.now_ns() >= deadline)
+      throw DriverError(fmt::format("mailbox interface not ready after {:.3g} ms (memory device status bit 4 "
+                                    "clear): the device firmware did not come up",
+                                    timeout_ns / 1e6));
+    b_.sleep_ns(std::min(wait_ns, std::max(1.0, deadline - b_.now_ns())));
+    wait_ns = std::min(wait_ns * 2, 10e6);
+  }
+}
+
+void Device::discover() {
   const uint32_t id = b_.config_read32(0);
   if (id == 0xFFFFFFFFu) throw DriverError("no device answers configuration reads (vendor ID all ones)");
   // Walk the extended capabilities for the CXL Register Locator DVSEC.

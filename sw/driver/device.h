@@ -61,10 +61,16 @@ struct PerfCounters {
 
 class Device {
 public:
-  // Discovers the device; DriverError if a structure is missing or malformed.
-  explicit Device(Backend& backend);
+  // Discovers the device, then waits for its mailbox (Memory Device Status
+  // "Mailbox Interface Ready", which the firmware raises once it has
+  // booted) for up to `ready_timeout_ns`, as Linux's cxl_pci does (60 s by
+  // default). DriverError if a structure is missing or malformed, or the
+  // mailbox never becomes ready.
+  explicit Device(Backend& backend, double ready_timeout_ns = 60e9);
 
   Backend& backend() { return b_; }
+  // Waits until the mailbox is ready (see the constructor).
+  void wait_ready(double timeout_ns);
   double mailbox_timeout_ns = 2e9; // Linux's cxl_pci waits 2 s
 
   // Raw command: the return code and output payload. DriverError on a
@@ -99,6 +105,7 @@ public:
   uint64_t mailbox_base() const { return mbox_; }
 
 private:
+  void discover();
   uint64_t bar_address(unsigned bir);
   void check_range(uint64_t dpa, size_t len, const char* what) const;
   void discover_device_caps();

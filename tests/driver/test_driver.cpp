@@ -93,7 +93,6 @@ TEST_F(DriverTest, DiscoversRegistersMemoryAndFirmware) {
   uint64_t mbox = 0, cap = 0;
   unsigned queues = 0;
   sys.run([&](sw::Backend& b) {
-    b.sleep_ns(10000); // firmware boots
     sw::Device dev(b);
     mbox = dev.mailbox_base();
     cap = dev.capacity_bytes();
@@ -119,7 +118,6 @@ TEST_F(DriverTest, FirmwareRunsQueuedJobsOnTheEngineAndTheyMatchTheReference) {
   sw::PerfCounters perf;
   bool second_by_polling = false;
   sys.run([&](sw::Backend& b) {
-    b.sleep_ns(10000);
     sw::Device dev(b);
     sw::Tenant t(dev, 7, 0, 64 * MiB);
     sw::Queue q(t, 4);
@@ -168,7 +166,6 @@ TEST_F(DriverTest, CrossTenantJobIsRefusedLoggedAndLeavesTheOtherTenantsDataAlon
   sw::Completion steal_k, steal_o, steal_desc, own;
   uint64_t engine_jobs_before = 0, engine_jobs_after = 0;
   sys.run([&](sw::Backend& be) {
-    be.sleep_ns(10000);
     sw::Device dev(be);
     sw::Tenant ta(dev, 1, 0, 32 * MiB), tb(dev, 2, 32 * MiB, 32 * MiB);
     sw::Queue qa(ta, 4), qb(tb, 4);
@@ -219,7 +216,6 @@ TEST_F(DriverTest, BadSubmissionsGetTheirStatusAndMailboxErrorsTheirReturnCodes)
   sw::Completion bad_sqe, bad_heads;
   uint16_t overlap_rc = 0, reserved_rc = 0;
   sys.run([&](sw::Backend& be) {
-    be.sleep_ns(10000);
     sw::Device dev(be);
     sw::Tenant t(dev, 3, 0, 16 * MiB);
     sw::Queue q(t, 2);
@@ -269,4 +265,33 @@ TEST_F(DriverTest, MailboxWithoutFirmwareTimesOutWithAClearError) {
   });
   EXPECT_NE(error.find("timed out"), std::string::npos) << error;
   EXPECT_NE(error.find("0x4000"), std::string::npos) << error;
+}
+
+TEST_F(DriverTest, DriverWaitsForTheFirmwareAndSaysSoWhenItNeverComes) {
+  // The real firmware: the driver waits for Mailbox Interface Ready (no
+  // fixed sleep) and the first command succeeds.
+  {
+    HostSystem sys(pc);
+    double ready_ns = -1;
+    sys.run([&](sw::Backend& be) {
+      sw::Device dev(be);
+      ready_ns = be.now_ns();
+      EXPECT_EQ(dev.identify().fw_revision, "pnmvp-fw 0.2");
+    });
+    EXPECT_GT(ready_ns, 0.0);
+  }
+  // A firmware that never serves the mailbox: a clear error, not a hang.
+  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
+  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  pc.controller.firmware = PNM_FW_BENCH_LOOP_ELF;
+  HostSystem sys(pc);
+  std::string error;
+  sys.run([&](sw::Backend& be) {
+    try {
+      sw::Device dev(be, 200e3);
+    } catch (const sw::DriverError& e) {
+      error = e.what();
+    }
+  });
+  EXPECT_NE(error.find("mailbox interface not ready after 0.2 ms"), std::string::npos) << error;
 }

@@ -56,15 +56,20 @@ TEST_F(DeviceFirmwareTest, FirmwareOnTheCoreAnswersIdentifyAndErrors) {
   PnmDevice& dev = sys.dev;
   HostBridge& host = sys.host;
   MboxResult identify, unknown, bad_len;
+  double boot_ns = 0;
   host.set_program([&](sw::Backend& b) {
     const uint64_t mbox = dev.bar_base(2) + dev.regs.config().mailbox_offset;
-    b.sleep_ns(10000); // firmware boots
+    // The firmware raises Mailbox Interface Ready once it has booted.
+    EXPECT_FALSE(dev.regs.mailbox_ready());
+    while (!dev.regs.mailbox_ready()) b.sleep_ns(100);
+    boot_ns = b.now_ns();
     identify = mailbox(b, mbox, 0x4000, {});
     unknown = mailbox(b, mbox, 0x4fff, {});
     bad_len = mailbox(b, mbox, 0x4301, {1, 2, 3}); // Inject Poison takes 8 bytes
   });
   sc_core::sc_start();
   ASSERT_FALSE(identify.timed_out);
+  EXPECT_GT(boot_ns, 0.0); // booting takes the firmware's own time
   EXPECT_EQ(identify.rc, 0x00);
   ASSERT_GE(identify.payload.size(), 0x43u);
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(identify.payload.data()), 12), "pnmvp-fw 0.2");

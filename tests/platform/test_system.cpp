@@ -78,7 +78,6 @@ TEST_F(SystemTest, TwoDevicesAnswerIdentifyAndEachWindowReachesOnlyItsDevice) {
   std::vector<uint8_t> pattern(4096);
   sys.run_host([&](const std::vector<sw::Backend*>& b) {
     ASSERT_EQ(b.size(), 2u);
-    b[0]->sleep_ns(10000); // firmware boot
     for (size_t i = 0; i < 2; ++i) {
       sw::Device dev(*b[i]);
       ids[i] = dev.identify();

@@ -119,6 +119,9 @@
 #define PNM_MBOXFW_CAPACITY_LO_OFF PNM_U(0x20)  /* R: device capacity, bytes */
 #define PNM_MBOXFW_CAPACITY_HI_OFF PNM_U(0x24)
 #define PNM_MBOXFW_PAYLOAD_BYTES_OFF PNM_U(0x28) /* R: payload area size */
+#define PNM_MBOXFW_READY_OFF PNM_U(0x2C)         /* RW: bit 0 = the firmware serves the mailbox
+                                                    (the host sees Mailbox Interface Ready, CXL 2.0
+                                                    8.2.8.5.1.1 bit 4) */
 #define PNM_MBOXFW_IN_PAYLOAD_OFF PNM_U(0x1000)   /* R: the host's input payload */
 #define PNM_MBOXFW_OUT_PAYLOAD_OFF PNM_U(0x100000) /* RW: output payload staging */
 
