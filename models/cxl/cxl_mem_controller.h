@@ -13,6 +13,7 @@
 #include "cxl/cxl_poison.h"
 #include "cxl/hdm_decoder.h"
 #include "cxl/link.h"
+#include "common/stats.h"
 
 #include <cstdint>
 #include <unordered_set>
@@ -57,6 +58,9 @@ public:
   uint64_t lines_written() const { return lines_written_; }
   uint64_t errors() const { return errors_; }
   const CxlMemConfig& config() const { return cfg_; }
+  // Publishes mem/ (lines, poison, errors) and link/down, link/up (flits,
+  // payload and wire bytes, messages, credit waits, energy) under `g`.
+  void report(StatGroup& g) const;
 
 private:
   void b_transport(int id, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
