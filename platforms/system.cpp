@@ -211,8 +211,13 @@ System::System(const SystemConfig& cfg) : cfg_(cfg) {
 }
 
 StatGroup System::stats() const {
-  const double now_ns = sc_core::sc_time_stamp().to_seconds() * 1e9;
   StatGroup root(cfg_.name, "hosts and devices of the system");
+  report(root);
+  return root;
+}
+
+void System::report(StatGroup& root) const {
+  const double now_ns = sc_core::sc_time_stamp().to_seconds() * 1e9;
   root.set("time_ns", now_ns, "ns", "simulated time of this snapshot");
   StatGroup& hosts = root.group("hosts", "each host: its own DRAM and root ports");
   for (size_t h = 0; h < hosts_.size(); ++h) {
@@ -226,7 +231,6 @@ StatGroup System::stats() const {
   StatGroup& devices = root.group("devices", "each device");
   for (size_t d = 0; d < devices_.size(); ++d)
     devices_[d]->report(devices.group(cfg_.devices[d].name, "one PNM CXL Type-3 device"));
-  return root;
 }
 
 std::vector<size_t> System::devices_of(unsigned host) const {

@@ -89,6 +89,8 @@ public:
   // device's dram/), hosts/<host>/local_port/ and hosts/<host>/ports/<device>/
   // (HostBridge traffic), devices/<device>/ (PnmDevice::stats layout).
   StatGroup stats() const;
+  // The same tree's contents, published under `g`.
+  void report(StatGroup& g) const;
 
   // Runs `program` in host 0's thread with a Backend per device of host 0
   // (backends[k] for its k-th device), until it returns; then stops the
