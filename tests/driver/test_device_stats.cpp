@@ -79,3 +79,51 @@ TEST_F(DeviceStats, TreeHasEveryBlockDescribedAndWindowsSubtract) {
 }
 
 } // namespace
+
+namespace {
+// Every figure decode_run's report reads from the blocks by hand is in the
+// tree, with the same value, so the report can be built from snapshots.
+TEST_F(DeviceStats, TreeHoldsTheFiguresTheRunReportReadsFromTheBlocks) {
+  System sys(select_system("", ""));
+  PnmDevice& dv = sys.device(0);
+  HostBridge& port = sys.port(0);
+  StatGroup tree;
+  sys.run([&](sw::Backend& b) {
+    b.sleep_ns(10000);
+    sw::Device d(b);
+    d.identify();
+    std::vector<uint8_t> buf(4096, 1);
+    ASSERT_TRUE(b.mem_write(dv.hpa_base() + 8192, buf.data(), buf.size()));
+    ASSERT_TRUE(b.mem_read(dv.hpa_base(), buf.data(), buf.size()));
+    tree = sys.stats();
+  });
+  const std::string d = "devices/" + sys.config().devices[0].name + "/";
+  const std::string p = "hosts/" + sys.config().hosts[0].name + "/ports/" + sys.config().devices[0].name + "/";
+  const double ns = tree.value_at("time_ns");
+  const dram::DramEnergy e = dv.dram.core().energy_at_ns(ns);
+  EXPECT_EQ(tree.value_at(d + "dram/energy_pj/act"), e.act);
+  EXPECT_EQ(tree.value_at(d + "dram/energy_pj/bg_precharged"), e.bg_precharged);
+  EXPECT_EQ(tree.value_at(d + "dram/energy_pj/total"), e.total());
+  uint64_t served = 0;
+  for (uint32_t c = 0; c < dv.dram.core().channel_count(); ++c) {
+    const auto& k = dv.dram.core().channel(c).counters();
+    served += k.reads_served + k.writes_served;
+  }
+  EXPECT_EQ(tree.value_at(d + "dram/bytes_read") + tree.value_at(d + "dram/bytes_written"), served * 64);
+  const auto down = dv.cxl_mem.link().down.stats(), up = dv.cxl_mem.link().up.stats();
+  EXPECT_EQ(tree.value_at(d + "cxl/link/down/energy_pj") + tree.value_at(d + "cxl/link/up/energy_pj"),
+            down.energy_pj + up.energy_pj);
+  EXPECT_EQ(8 * (tree.value_at(d + "cxl/link/down/wire_bytes") + tree.value_at(d + "cxl/link/up/wire_bytes")),
+            down.wire_bits + up.wire_bits);
+  EXPECT_EQ(tree.value_at(p + "mem_bytes_read") + tree.value_at(p + "mem_bytes_written") + tree.value_at(p + "io_bytes"),
+            port.mem_bytes_read() + port.mem_bytes_written() + port.io_bytes());
+  EXPECT_GT(tree.value_at(p + "io_bytes"), 0);
+  const auto& en = dv.engine->core().energy_totals();
+  EXPECT_EQ(tree.value_at(d + "engine/energy_pj/sram"), en.sram);
+  EXPECT_EQ(tree.value_at(d + "engine/energy_pj/total"), en.total());
+  EXPECT_EQ(tree.value_at(d + "engine/jobs_done") + tree.value_at(d + "engine/jobs_failed"),
+            dv.engine->core().jobs_done() + dv.engine->core().jobs_failed());
+  EXPECT_EQ(tree.value_at(d + "controller/energy_pj"), dv.controller->core().energy_pj());
+  EXPECT_EQ(tree.value_at(d + "controller/instructions"), dv.controller->core().stats().instructions);
+}
+} // namespace
