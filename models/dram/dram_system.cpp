@@ -74,17 +74,7 @@ DramEnergy DramSystem::energy_at_ns(double now_ns) const { return energy(cycle_a
 
 DramEnergy DramSystem::energy(Cycle end) const {
   DramEnergy total;
-  for (const auto& ch : channels_) {
-    DramEnergy e = ch->energy(end);
-    total.act += e.act;
-    total.pre += e.pre;
-    total.rd += e.rd;
-    total.wr += e.wr;
-    total.ref += e.ref;
-    total.bg_active += e.bg_active;
-    total.bg_precharged += e.bg_precharged;
-    total.io += e.io;
-  }
+  for (const auto& ch : channels_) total += ch->energy(end);
   return total;
 }
 
@@ -119,16 +109,7 @@ void publish(StatGroup& g, const ChannelCounters& c, const DramEnergy& e, uint64
 void DramSystem::report(StatGroup& g, Cycle end) const {
   const uint64_t burst = cfg_.spec.org.burst_bytes();
   ChannelCounters sum;
-  for (const auto& ch : channels_) {
-    const ChannelCounters& c = ch->counters();
-    for (size_t i = 0; i < kCommandCount; ++i) sum.commands[i] += c.commands[i];
-    sum.reads_served += c.reads_served;
-    sum.writes_served += c.writes_served;
-    sum.row_hits += c.row_hits;
-    sum.row_misses += c.row_misses;
-    sum.row_conflicts += c.row_conflicts;
-    sum.forwarded_reads += c.forwarded_reads;
-  }
+  for (const auto& ch : channels_) sum += ch->counters();
   publish(g, sum, energy(end), burst);
   auto& per = g.group("channels", "each channel's own figures");
   for (uint32_t i = 0; i < channel_count(); ++i)
