@@ -12,8 +12,8 @@
 #pragma once
 
 #include "bus/counter_port.h"
-#include "common/stats.h"
 #include "bus/device_bus.h"
+#include "common/stats.h"
 #include "cxl/cxl_io_regs.h"
 #include "cxl/cxl_io_target.h"
 #include "cxl/cxl_mem_controller.h"
