@@ -206,4 +206,12 @@ void HostBridge::sleep_ns(double ns) {
   if (ns > 0) sc_core::wait(sc_core::sc_time(ns, sc_core::SC_NS));
 }
 
+void HostBridge::report(StatGroup& g) const {
+  g.set("mem_bytes_read", static_cast<double>(mem_bytes_read_), "B", "CXL.mem (or local memory) payload read");
+  g.set("mem_bytes_written", static_cast<double>(mem_bytes_written_), "B", "CXL.mem (or local memory) payload written");
+  g.set("io_accesses", static_cast<double>(io_accesses_), "count", "CXL.io configuration and register accesses");
+  g.set("io_bytes", static_cast<double>(io_bytes_), "B", "CXL.io bytes moved");
+  g.set("errors", static_cast<double>(errors_), "count", "transactions that failed");
+}
+
 } // namespace pnm

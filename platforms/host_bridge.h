@@ -13,6 +13,7 @@
 // host's local memory (system.h).
 #pragma once
 
+#include "common/stats.h"
 #include "driver/backend.h"
 
 #include <functional>
@@ -88,6 +89,8 @@ public:
   uint64_t mem_bytes_written() const { return mem_bytes_written_; }
   uint64_t io_accesses() const { return io_accesses_; }
   uint64_t io_bytes() const { return io_bytes_; }
+  // Publishes those (and failed transactions) under `g`.
+  void report(StatGroup& g) const;
 
 private:
   bool access(tlm_utils::simple_initiator_socket<HostBridge>& s, bool write, uint64_t addr,

@@ -97,22 +97,58 @@ PnmDevice::PnmDevice(sc_core::sc_module_name name, const PlatformConfig& p)
                                   prog.base, prog.size));
 }
 
-// The figures Get Performance Counters reports, from the models' own counts.
-uint64_t PnmDevice::counter(unsigned index) {
+StatGroup PnmDevice::stats() const {
+  StatGroup root(name(), "one PNM CXL Type-3 device");
+  report(root);
+  return root;
+}
+
+void PnmDevice::report(StatGroup& g) const {
   const double now_ns = sc_core::sc_time_stamp().to_seconds() * 1e9;
-  switch (index * 8) {
-  case PNM_DEVCTR_INSTRUCTIONS_OFF: return controller ? controller->core().stats().instructions : 0;
-  case PNM_DEVCTR_LINK_RX_BYTES_OFF: return cxl_mem.lines_written() * 64;
-  case PNM_DEVCTR_LINK_TX_BYTES_OFF: return cxl_mem.lines_read() * 64;
-  case PNM_DEVCTR_ENERGY_DRAM_OFF: return static_cast<uint64_t>(dram.core().energy_at_ns(now_ns).total());
-  case PNM_DEVCTR_ENERGY_LINK_OFF:
-    return static_cast<uint64_t>(cxl_mem.link().down.stats().energy_pj + cxl_mem.link().up.stats().energy_pj);
-  case PNM_DEVCTR_ENERGY_DATAPATH_OFF:
-    return engine ? static_cast<uint64_t>(engine->core().energy_totals().total() - engine->core().energy_totals().sram) : 0;
-  case PNM_DEVCTR_ENERGY_SRAM_OFF: return engine ? static_cast<uint64_t>(engine->core().energy_totals().sram) : 0;
-  case PNM_DEVCTR_ENERGY_CORE_OFF: return controller ? static_cast<uint64_t>(controller->core().energy_pj()) : 0;
-  default: return 0;
-  }
+  g.set("time_ns", now_ns, "ns", "simulated time of this snapshot");
+  dram.report(g.group("dram", "device DRAM, all channels; background energy up to time_ns"), now_ns);
+  StatGroup& cxl = g.group("cxl", "the CXL port");
+  cxl_mem.report(cxl);
+  mailbox.report(cxl.group("mailbox", "CXL mailbox, firmware side"));
+  if (engine) engine->core().report(g.group("engine", "attention engine, all jobs"));
+  if (controller) controller->report(g.group("controller", "RISC-V controller core running the firmware"));
+}
+
+namespace {
+// Where each Get Performance Counters figure lives in the device's tree
+// (pJ figures truncate to whole pJ). Absent blocks read 0.
+struct CounterSource {
+  unsigned off;
+  const char* path;
+  const char* minus = nullptr; // subtracted, when set
+  const char* plus = nullptr;  // added, when set
+};
+constexpr CounterSource kCounters[] = {
+    {PNM_DEVCTR_INSTRUCTIONS_OFF, "controller/instructions"},
+    {PNM_DEVCTR_LINK_RX_BYTES_OFF, "cxl/link/down/payload_bytes"},
+    {PNM_DEVCTR_LINK_TX_BYTES_OFF, "cxl/link/up/payload_bytes"},
+    {PNM_DEVCTR_ENERGY_DRAM_OFF, "dram/energy_pj/total"},
+    {PNM_DEVCTR_ENERGY_LINK_OFF, "cxl/link/down/energy_pj", nullptr, "cxl/link/up/energy_pj"},
+    {PNM_DEVCTR_ENERGY_DATAPATH_OFF, "engine/energy_pj/total", "engine/energy_pj/sram"},
+    {PNM_DEVCTR_ENERGY_SRAM_OFF, "engine/energy_pj/sram"},
+    {PNM_DEVCTR_ENERGY_CORE_OFF, "controller/energy_pj"},
+};
+double value_or_zero(const StatGroup& g, const char* path) {
+  const Stat* s = path ? g.find_at(path) : nullptr;
+  return s ? s->value : 0.0;
+}
+} // namespace
+
+// The figures Get Performance Counters reports, read from a snapshot of the
+// device's stats tree (the same figures `--stats` writes).
+uint64_t PnmDevice::counter(unsigned index) const {
+  for (const CounterSource& c : kCounters)
+    if (c.off == index * 8) {
+      const StatGroup tree = stats();
+      return static_cast<uint64_t>(value_or_zero(tree, c.path) + value_or_zero(tree, c.plus) -
+                                   value_or_zero(tree, c.minus));
+    }
+  return 0;
 }
 
 } // namespace pnm

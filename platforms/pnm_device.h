@@ -14,6 +14,7 @@
 
 #include "bus/counter_port.h"
 #include "bus/device_bus.h"
+#include "common/stats.h"
 #include "cxl/cxl_io_regs.h"
 #include "cxl/cxl_io_target.h"
 #include "cxl/cxl_mem_controller.h"
@@ -63,8 +64,17 @@ public:
   uint64_t capacity_bytes() { return dram.core().capacity_bytes(); }
   uint64_t bar_base(unsigned bar) const { return regs.bar_base(bar); }
 
+  // The device's stats root: a fresh snapshot at the current simulated time,
+  // named after the device. Layout (docs/ARCHITECTURE.md, "Stats"): time_ns,
+  // dram/ (with channels/<i>/ and front_end/<port>/), cxl/mem/,
+  // cxl/link/down|up/, cxl/mailbox/, engine/, controller/. Blocks the
+  // platform lacks (engine, controller) have no group.
+  StatGroup stats() const;
+  // The same tree's contents, published under `g`.
+  void report(StatGroup& g) const;
+
 private:
-  uint64_t counter(unsigned index);
+  uint64_t counter(unsigned index) const;
   uint64_t hpa_base_;
   std::string fw_line_;
   std::vector<std::string> fw_log_;

@@ -210,6 +210,29 @@ System::System(const SystemConfig& cfg) : cfg_(cfg) {
   }
 }
 
+StatGroup System::stats() const {
+  StatGroup root(cfg_.name, "hosts and devices of the system");
+  report(root);
+  return root;
+}
+
+void System::report(StatGroup& root) const {
+  const double now_ns = sc_core::sc_time_stamp().to_seconds() * 1e9;
+  root.set("time_ns", now_ns, "ns", "simulated time of this snapshot");
+  StatGroup& hosts = root.group("hosts", "each host: its own DRAM and root ports");
+  for (size_t h = 0; h < hosts_.size(); ++h) {
+    StatGroup& hg = hosts.group(cfg_.hosts[h].name, "one host");
+    hosts_[h].dram->report(hg.group("local_dram", "the host's own DRAM"), now_ns);
+    hosts_[h].port->report(hg.group("local_port", "the host's path to its own DRAM"));
+    StatGroup& ports = hg.group("ports", "root ports, one per device of the host");
+    for (size_t d : devices_of(static_cast<unsigned>(h)))
+      ports_[d]->report(ports.group(cfg_.devices[d].name, "root port to this device"));
+  }
+  StatGroup& devices = root.group("devices", "each device");
+  for (size_t d = 0; d < devices_.size(); ++d)
+    devices_[d]->report(devices.group(cfg_.devices[d].name, "one PNM CXL Type-3 device"));
+}
+
 std::vector<size_t> System::devices_of(unsigned host) const {
   std::vector<size_t> out;
   for (size_t i = 0; i < cfg_.devices.size(); ++i)

@@ -84,6 +84,14 @@ public:
   // The devices host h serves, in file order.
   std::vector<size_t> devices_of(unsigned host) const;
 
+  // The whole system's stats tree at the current simulated time, one root
+  // named after the system: hosts/<host>/local_dram/ (the host's DRAM, as a
+  // device's dram/), hosts/<host>/local_port/ and hosts/<host>/ports/<device>/
+  // (HostBridge traffic), devices/<device>/ (PnmDevice::stats layout).
+  StatGroup stats() const;
+  // The same tree's contents, published under `g`.
+  void report(StatGroup& g) const;
+
   // Runs `program` in host 0's thread with a Backend per device of host 0
   // (backends[k] for its k-th device), until it returns; then stops the
   // simulation. An exception the program throws is rethrown here.

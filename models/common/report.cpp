@@ -12,12 +12,24 @@ bool exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
+// Schemas of pnmvp's inputs: they carry a pnmvp schema too, but pnmvp never
+// writes them, so a mistyped output path must not replace one.
+constexpr const char* kInputSchemas[] = {"platform", "system", "model", "engine",
+                                         "memspec", "memspec-io", "memspec-power"};
+
 bool is_pnmvp_report(const std::string& path) {
   std::ifstream in(path);
-  std::string head(64, '\0');
+  std::string head(128, '\0');
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<size_t>(in.gcount()));
-  return head.find("\"schema\": \"pnmvp.") != std::string::npos;
+  const std::string tag = "\"schema\": \"pnmvp.";
+  const size_t at = head.find(tag);
+  if (at == std::string::npos) return false;
+  const size_t from = at + tag.size();
+  const std::string kind = head.substr(from, head.find(".v", from) - from);
+  for (const char* input : kInputSchemas)
+    if (kind == input) return false;
+  return true;
 }
 } // namespace
 

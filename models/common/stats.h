@@ -37,11 +37,24 @@ public:
   const Stat* find(const std::string& name) const;
   double value(const std::string& name) const; // throws if missing
 
+  // Lookup by slash-separated path from this group, e.g.
+  // "dram/energy_pj/act" (groups, then the stat). null / throws if missing.
+  const StatGroup* find_group_at(const std::string& path) const;
+  const Stat* find_at(const std::string& path) const;
+  double value_at(const std::string& path) const;
+
+  // This snapshot less an earlier one of the same tree: every value minus
+  // the earlier value at the same path (0 where the earlier tree lacks it),
+  // units and descriptions kept. Meant for counts and energies over a
+  // measured window; a difference of gauges (weights, means) means nothing.
+  StatGroup minus(const StatGroup& earlier) const;
+
   // Sum of every value with this unit in this subtree (e.g. all "pJ"),
   // skipping stats named "total" (they are sums already).
   double sum_unit(const std::string& unit) const;
 
   const std::string& name() const { return name_; }
+  const std::string& description() const { return description_; }
   const std::vector<Stat>& stats() const { return stats_; }
   const std::vector<std::unique_ptr<StatGroup>>& groups() const { return groups_; }
 
@@ -57,5 +70,10 @@ private:
   std::vector<Stat> stats_;
   std::vector<std::unique_ptr<StatGroup>> groups_;
 };
+
+// The document `--stats FILE` writes (through write_report): the whole tree
+// with units and descriptions under "stats", behind a schema key.
+inline constexpr const char* kStatsSchema = "pnmvp.stats.v1";
+nlohmann::ordered_json stats_document(const StatGroup& root);
 
 } // namespace pnm

@@ -119,4 +119,18 @@ void ControllerCore::run_thread() {
   finished_event_.notify(sc_core::SC_ZERO_TIME);
 }
 
+void ControllerCore::report(StatGroup& g) const {
+  const CoreStats& s = core_.stats();
+  g.set("instructions", static_cast<double>(s.instructions), "count", "instructions retired");
+  g.set("energy_pj", core_.energy_pj(), "pJ", "instructions retired times energy per instruction");
+  g.set("busy_ns", static_cast<double>(s.busy_ps) * 1e-3, "ns", "executing, bus delay included");
+  g.set("bus_delay_ns", static_cast<double>(s.bus_delay_ps) * 1e-3, "ns", "part of busy time waiting for the bus");
+  g.set("sleep_ns", static_cast<double>(s.sleep_ps) * 1e-3, "ns", "asleep in wfi");
+  g.set("bus_reads", static_cast<double>(s.bus_reads), "count", "loads from the device bus and DRAM window");
+  g.set("bus_writes", static_cast<double>(s.bus_writes), "count", "stores to the device bus and DRAM window");
+  g.set("bus_errors", static_cast<double>(s.bus_errors), "count", "bus accesses that failed");
+  g.set("interrupts", static_cast<double>(s.interrupts), "count", "interrupts taken");
+  g.set("exceptions", static_cast<double>(s.exceptions), "count", "synchronous traps taken");
+}
+
 } // namespace pnm::cpu

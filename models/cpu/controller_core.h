@@ -12,6 +12,7 @@
 #pragma once
 
 #include "riscv_core.h"
+#include "common/stats.h"
 
 #include <cstdint>
 #include <string>
@@ -36,6 +37,8 @@ public:
   bool finished() const { return finished_; }
   const sc_core::sc_event& finished_event() const { return finished_event_; }
   uint64_t dram_window_base() const { return window_base_; }
+  // Publishes instructions, energy and where the core's time went under `g`.
+  void report(StatGroup& g) const;
 
 private:
   BusResult read(uint32_t addr, void* data, unsigned size, uint64_t& delay_ps) override;

@@ -3,6 +3,9 @@
 #include "common/log.h"
 
 #include <algorithm>
+#include <fmt/format.h>
+#include <cmath>
+#include <numeric>
 
 namespace pnm::cxl {
 
@@ -105,6 +108,43 @@ LatencyBreakdown CxlMemPort::last_breakdown() const {
   b.dram_ns = (t.done_ps - t.arrive_ps - 2 * ctrl) * 1e-3;
   b.upstream_link_ns = (t.back_ps - t.done_ps) * 1e-3;
   return b;
+}
+
+namespace {
+constexpr const char* kClassKey[msg_class_count] = {"m2s_req", "m2s_rwd", "s2m_ndr", "s2m_drs"};
+
+void report_direction(StatGroup& g, const LinkDirection& d, uint64_t payload_lines) {
+  const LinkStats s = d.stats();
+  g.set("flits", static_cast<double>(s.flits), "count", "flits sent, including a partly filled open one");
+  g.set("payload_bytes", static_cast<double>(payload_lines * cache_line_bytes), "B",
+        "cache-line data carried (64 B per RwD or DRS message)");
+  g.set("wire_bytes", s.wire_bits / 8, "B", "bytes on the wire: flits after line coding");
+  g.set("energy_pj", s.energy_pj, "pJ", "wire bits times the link's energy per bit");
+  g.set("slot_utilisation", s.packer.slot_utilisation(), "ratio", "used slots over all slots of closed flits");
+  uint64_t waits = 0;
+  auto& msgs = g.group("messages", "messages sent, by CXL.mem channel");
+  for (unsigned c = 0; c < msg_class_count; ++c) {
+    waits += s.credit_waits[c];
+    if (direction_of(MsgClass(c)) == d.direction())
+      msgs.set(kClassKey[c], static_cast<double>(s.messages[c]), "count",
+               fmt::format("{} messages", to_string(MsgClass(c))));
+  }
+  g.set("credit_waits", static_cast<double>(waits), "count", "sends that waited for a credit");
+  g.set("credit_wait_ns", static_cast<double>(s.credit_wait_ps) * 1e-3, "ns", "total time sends waited for credits");
+  g.set("blocked_sends", static_cast<double>(s.blocked_sends), "count", "sends refused with no credit in sight");
+}
+} // namespace
+
+void CxlMemPort::report(StatGroup& g) const {
+  auto& m = g.group("mem", "CXL.mem requests the controller served");
+  m.set("lines_read", static_cast<double>(lines_read()), "count", "64 B lines read by the host (MemRd)");
+  m.set("lines_written", static_cast<double>(lines_written()), "count", "64 B lines written by the host (MemWr)");
+  m.set("errors", static_cast<double>(errors()), "count", "requests refused (no decoder, out of range, DRAM error)");
+  m.set("poisoned_reads", static_cast<double>(poisoned_reads()), "count", "reads that returned poisoned data");
+  m.set("poisoned_lines", static_cast<double>(poisoned_lines()), "count", "lines poisoned now");
+  auto& l = g.group("link", "the CXL link, each direction");
+  report_direction(l.group("down", "M2S, host to device"), link().down, lines_written());
+  report_direction(l.group("up", "S2M, device to host"), link().up, lines_read());
 }
 
 } // namespace pnm::cxl

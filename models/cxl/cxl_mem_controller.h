@@ -18,6 +18,7 @@
 #include "cxl/cxl_mem_core.h"
 #include "cxl/cxl_poison.h"
 #include "cxl/link.h"
+#include "common/stats.h"
 
 #include <cstdint>
 #include <systemc>
@@ -86,6 +87,9 @@ public:
   uint64_t lines_written() const { return controller.core().lines_written(); }
   uint64_t errors() const { return host_link.errors() + controller.core().errors(); }
   const CxlMemConfig& config() const { return cfg_; }
+  // Publishes mem/ (lines, poison, errors) and link/down, link/up (flits,
+  // payload and wire bytes, messages, credit waits, energy) under `g`.
+  void report(StatGroup& g) const;
 
 private:
   CxlMemConfig cfg_;

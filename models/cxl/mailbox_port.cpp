@@ -79,4 +79,9 @@ void MailboxPort::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& de
   if (tx.is_read()) std::memcpy(data, &v, 4);
 }
 
+void MailboxPort::report(StatGroup& g) const {
+  g.set("commands_completed", static_cast<double>(posted_), "count",
+        "mailbox commands the firmware completed (result posted to the host)");
+}
+
 } // namespace pnm::cxl

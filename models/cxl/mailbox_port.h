@@ -6,6 +6,7 @@
 #pragma once
 
 #include "cxl/cxl_io_regs.h"
+#include "common/stats.h"
 
 #include <functional>
 #include <systemc>
@@ -24,6 +25,7 @@ public:
   // Called when the host rings the doorbell (wire it to the core's interrupt).
   std::function<void()> on_command;
   uint64_t commands_posted() const { return posted_; }
+  void report(StatGroup& g) const;
 
 private:
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);

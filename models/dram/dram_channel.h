@@ -68,12 +68,35 @@ struct ChannelCounters {
   uint64_t row_hits = 0, row_misses = 0, row_conflicts = 0;
   uint64_t forwarded_reads = 0; // reads served from the write queue
   std::vector<RankActivity> ranks;
+
+  // Sums the request and command counts of another channel (not ranks).
+  ChannelCounters& operator+=(const ChannelCounters& o) {
+    for (size_t i = 0; i < commands.size(); ++i) commands[i] += o.commands[i];
+    reads_served += o.reads_served;
+    writes_served += o.writes_served;
+    row_hits += o.row_hits;
+    row_misses += o.row_misses;
+    row_conflicts += o.row_conflicts;
+    forwarded_reads += o.forwarded_reads;
+    return *this;
+  }
 };
 
 struct DramEnergy {
   // pJ per class, all ranks of the channel, all devices of each rank.
   double act = 0, pre = 0, rd = 0, wr = 0, ref = 0, bg_active = 0, bg_precharged = 0, io = 0;
   double total() const { return act + pre + rd + wr + ref + bg_active + bg_precharged + io; }
+  DramEnergy& operator+=(const DramEnergy& o) {
+    act += o.act;
+    pre += o.pre;
+    rd += o.rd;
+    wr += o.wr;
+    ref += o.ref;
+    bg_active += o.bg_active;
+    bg_precharged += o.bg_precharged;
+    io += o.io;
+    return *this;
+  }
 };
 
 class DramChannel {

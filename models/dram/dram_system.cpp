@@ -64,49 +64,35 @@ DramSystem::DramSystem(const DramSystemConfig& cfg)
     channels_.push_back(std::make_unique<DramChannel>(cfg.spec, cfg.channel, i));
 }
 
-DramEnergy DramSystem::energy_at_ns(double now_ns) const {
+Cycle DramSystem::cycle_at_ns(double now_ns) const {
   auto cycle = static_cast<Cycle>(now_ns / tck_ns());
   for (const auto& ch : channels_) cycle = std::max(cycle, ch->now());
-  return energy(cycle);
+  return cycle;
 }
+
+DramEnergy DramSystem::energy_at_ns(double now_ns) const { return energy(cycle_at_ns(now_ns)); }
 
 DramEnergy DramSystem::energy(Cycle end) const {
   DramEnergy total;
-  for (const auto& ch : channels_) {
-    DramEnergy e = ch->energy(end);
-    total.act += e.act;
-    total.pre += e.pre;
-    total.rd += e.rd;
-    total.wr += e.wr;
-    total.ref += e.ref;
-    total.bg_active += e.bg_active;
-    total.bg_precharged += e.bg_precharged;
-    total.io += e.io;
-  }
+  for (const auto& ch : channels_) total += ch->energy(end);
   return total;
 }
 
-void DramSystem::report(StatGroup& g, Cycle end) const {
-  auto& cmds = g.group("commands", "DRAM commands issued, all channels");
-  std::array<uint64_t, kCommandCount> counts{};
-  uint64_t hits = 0, misses = 0, conflicts = 0, fwd = 0;
-  for (const auto& ch : channels_) {
-    const auto& c = ch->counters();
-    for (size_t i = 0; i < kCommandCount; ++i) counts[i] += c.commands[i];
-    hits += c.row_hits;
-    misses += c.row_misses;
-    conflicts += c.row_conflicts;
-    fwd += c.forwarded_reads;
-  }
+namespace {
+// One channel's figures, or the sums of all of them, published the same way.
+void publish(StatGroup& g, const ChannelCounters& c, const DramEnergy& e, uint64_t burst_bytes) {
+  auto& cmds = g.group("commands", "DRAM commands issued");
   for (size_t i = 0; i < kCommandCount; ++i)
-    cmds.set(command_name(static_cast<Command>(i)), static_cast<double>(counts[i]), "count",
+    cmds.set(command_name(static_cast<Command>(i)), static_cast<double>(c.commands[i]), "count",
              fmt::format("{} commands", command_name(static_cast<Command>(i))));
   auto& rb = g.group("row_buffer", "row-buffer outcome of each served request");
-  rb.set("hits", static_cast<double>(hits), "count", "served by a column command on an open row");
-  rb.set("misses", static_cast<double>(misses), "count", "needed an ACT on a closed bank");
-  rb.set("conflicts", static_cast<double>(conflicts), "count", "needed a PRE of another row first");
-  rb.set("forwarded_reads", static_cast<double>(fwd), "count", "reads answered from the write queue");
-  DramEnergy e = energy(end);
+  rb.set("hits", static_cast<double>(c.row_hits), "count", "served by a column command on an open row");
+  rb.set("misses", static_cast<double>(c.row_misses), "count", "needed an ACT on a closed bank");
+  rb.set("conflicts", static_cast<double>(c.row_conflicts), "count", "needed a PRE of another row first");
+  rb.set("forwarded_reads", static_cast<double>(c.forwarded_reads), "count", "reads answered from the write queue");
+  g.set("bytes_read", static_cast<double>(c.reads_served * burst_bytes), "B", "bytes of read requests served");
+  g.set("bytes_written", static_cast<double>(c.writes_served * burst_bytes), "B",
+        "bytes of write requests served");
   auto& en = g.group("energy_pj", "DRAM energy by class");
   en.set("act", e.act, "pJ", "activates: (IDD0-IDD3N) over tRAS");
   en.set("pre", e.pre, "pJ", "precharges: (IDD0-IDD2N) over tRP");
@@ -118,5 +104,18 @@ void DramSystem::report(StatGroup& g, Cycle end) const {
   en.set("io", e.io, "pJ", "DQ I/O and termination");
   en.set("total", e.total(), "pJ", "sum of the classes");
 }
+} // namespace
+
+void DramSystem::report(StatGroup& g, Cycle end) const {
+  const uint64_t burst = cfg_.spec.org.burst_bytes();
+  ChannelCounters sum;
+  for (const auto& ch : channels_) sum += ch->counters();
+  publish(g, sum, energy(end), burst);
+  auto& per = g.group("channels", "each channel's own figures");
+  for (uint32_t i = 0; i < channel_count(); ++i)
+    publish(per.group(std::to_string(i), "one channel"), channels_[i]->counters(), channels_[i]->energy(end), burst);
+}
+
+void DramSystem::report_at_ns(StatGroup& g, double now_ns) const { report(g, cycle_at_ns(now_ns)); }
 
 } // namespace pnm::dram

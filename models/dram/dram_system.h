@@ -50,10 +50,16 @@ public:
   // Energy so far at simulated time `now_ns`, background counted up to the
   // later of that time and the furthest any channel has already run.
   DramEnergy energy_at_ns(double now_ns) const;
-  // Publishes commands, row-buffer outcomes and energy (pJ) under `g`.
+  // Publishes commands, row-buffer outcomes, bytes and energy (pJ) under
+  // `g`, all channels together and each under channels/<i>; background
+  // energy up to cycle `end`.
   void report(StatGroup& g, Cycle end) const;
+  // The same at simulated time `now_ns` (the end energy_at_ns uses).
+  void report_at_ns(StatGroup& g, double now_ns) const;
 
 private:
+  Cycle cycle_at_ns(double now_ns) const;
+
   DramSystemConfig cfg_;
   AddressMapper mapper_;
   std::vector<std::unique_ptr<DramChannel>> channels_;

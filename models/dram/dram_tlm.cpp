@@ -182,4 +182,10 @@ unsigned DramTlm::transport_dbg(int, tlm::tlm_generic_payload& tx) {
   return len;
 }
 
+void DramTlm::report(StatGroup& g, double now_ns) const {
+  dram_.report_at_ns(g, now_ns);
+  g.set("errors", static_cast<double>(errors_), "count", "transactions refused (out of range or malformed)");
+  fe_.report(g.group("front_end", "traffic of each initiator port"));
+}
+
 } // namespace pnm::dram

@@ -48,6 +48,9 @@ public:
   SparseStore& store() { return store_; }
   Fidelity fidelity() const { return fidelity_; }
   uint64_t errors() const { return errors_; }
+  // The DRAM's figures at simulated time now_ns (DramSystem::report_at_ns)
+  // and each front-end port's traffic under front_end/<port>.
+  void report(StatGroup& g, double now_ns) const;
 
 private:
   void b_transport(int id, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/report.h"
 #include "common/rss.h"
+#include "common/stats.h"
 #include "dram/command_trace.h"
 #include "dram/dram_replay.h"
 #include "platform.h"
@@ -25,6 +26,7 @@ struct DramOpts {
   uint64_t stride = 4096;
   uint64_t seed = 1;
   std::string report;
+  std::string stats;
   std::string cmd_trace;
 };
 
@@ -34,7 +36,7 @@ struct Run {
 };
 
 Run run_one(const PlatformConfig& pc, const DramOpts& o, const std::string& pattern,
-            double write_fraction, dram::CommandTraceWriter* cmds) {
+            double write_fraction, dram::CommandTraceWriter* cmds, StatGroup& runs) {
   dram::DramSystem dram(pc.dram);
   if (cmds)
     for (uint32_t c = 0; c < dram.channel_count(); ++c) dram.channel(c).add_observer(cmds);
@@ -58,6 +60,10 @@ Run run_one(const PlatformConfig& pc, const DramOpts& o, const std::string& patt
             r.end_cycle);
   auto j = dram::replay_report(dram, r, pc.file, workload);
   j["peak_rss_mib"] = peak_rss_mib();
+  StatGroup& stats = runs.group(std::to_string(runs.groups().size()), workload);
+  stats.set("requests", static_cast<double>(r.requests), "count", "requests replayed");
+  stats.set("simulated_ns", static_cast<double>(r.end_cycle) * dram.tck_ns(), "ns", "time to the last data beat");
+  dram.report(stats, r.end_cycle);
   return {workload, j};
 }
 
@@ -106,31 +112,37 @@ std::function<int()> add_dram(CLI::App& app, const Globals&) {
       ->capture_default_str();
   sub->add_option("--seed", o->seed, "synthetic random seed")->capture_default_str();
   sub->add_option("--report", o->report, "write the JSON report here");
+  sub->add_option("--stats", o->stats,
+                  "write the whole stats tree of each run here (JSON, with units and descriptions)");
   sub->add_option("--command-trace", o->cmd_trace,
                   "write every DRAM command as CSV (cycle,channel,rank,bankgroup,bank,command,row)");
   return [o]() -> int {
     PlatformConfig pc = load_platform(resolve_platform(o->platform));
     log::info("platform", "loaded {} from {} ({} parameters)", pc.name, pc.file, pc.params.size());
-    for (const std::string* out : {&o->report, &o->cmd_trace})
+    for (const std::string* out : {&o->report, &o->stats, &o->cmd_trace})
       if (!out->empty()) {
         if (*out == o->trace || *out == pc.file)
           throw std::runtime_error(fmt::format("output '{}' would overwrite an input", *out));
-        check_output_path(*out, out == &o->report ? "report" : "command trace");
+        check_output_path(*out, out == &o->cmd_trace ? "command trace" : "report");
       }
+    if (!o->stats.empty() && (o->stats == o->report || o->stats == o->cmd_trace))
+      throw std::runtime_error(fmt::format("--stats '{}' names another output too", o->stats));
     std::unique_ptr<dram::CommandTraceWriter> cmds;
     if (!o->cmd_trace.empty()) cmds = std::make_unique<dram::CommandTraceWriter>(o->cmd_trace);
     std::cout << fmt::format("platform {} ({}): {} x {} channel(s), {} rank(s), {:.1f} GB/s peak\n",
                              pc.name, pc.file, pc.dram.channels, pc.dram.spec.name,
                              pc.dram.channel.ranks,
                              pc.dram.spec.peak_gbps() * pc.dram.channels);
+    StatGroup tree("dram", "pnmvp dram: each run's DRAM stats at its end");
+    StatGroup& by_run = tree.group("runs", "one group per run, in order, described by its workload");
     std::vector<Run> runs;
     if (!o->trace.empty() || !o->pattern.empty()) {
-      runs.push_back(run_one(pc, *o, o->pattern, o->write_fraction, cmds.get()));
+      runs.push_back(run_one(pc, *o, o->pattern, o->write_fraction, cmds.get(), by_run));
     } else {
       // Built-in demo: the three questions people ask a memory system first.
-      runs.push_back(run_one(pc, *o, "seq", 0.0, cmds.get()));
-      runs.push_back(run_one(pc, *o, "random", 0.0, cmds.get()));
-      runs.push_back(run_one(pc, *o, "random", 1.0 / 3.0, cmds.get()));
+      runs.push_back(run_one(pc, *o, "seq", 0.0, cmds.get(), by_run));
+      runs.push_back(run_one(pc, *o, "random", 0.0, cmds.get(), by_run));
+      runs.push_back(run_one(pc, *o, "random", 1.0 / 3.0, cmds.get(), by_run));
     }
     for (const auto& r : runs) print_summary(r);
     if (!o->report.empty()) {
@@ -144,6 +156,10 @@ std::function<int()> add_dram(CLI::App& app, const Globals&) {
       }
       write_report(o->report, out);
       std::cout << "report written to " << o->report << "\n";
+    }
+    if (!o->stats.empty()) {
+      write_report(o->stats, stats_document(tree));
+      std::cout << "stats written to " << o->stats << "\n";
     }
     return 0;
   };

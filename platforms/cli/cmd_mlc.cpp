@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/report.h"
 #include "common/sanitizer.h"
+#include "common/stats.h"
 #include "system.h"
 
 #include <fmt/format.h>
@@ -23,6 +24,7 @@ struct MlcOpts {
   Target target;
   unsigned device = 0;
   std::string report;
+  std::string stats;
   unsigned chase_reads = 2000;
   uint64_t bandwidth_mib = 16; // per bandwidth measurement, all cores together
   unsigned cores = 0;          // cores streaming (0: all the host's cores)
@@ -44,9 +46,10 @@ struct Where {
 // Runs one simulation on a fresh kernel: builds the system, lets `setup`
 // add programs (all on one port, so the simulation stops when the last of
 // them returns; a program may use any port), runs to completion, returns
-// what `after` computes.
+// what `after` computes. The system's stats tree at the end goes to `stats`
+// when given.
 template <typename R>
-R simulate(const SystemConfig& sc, const std::function<void(System&, HostBridge&)>& setup,
+R simulate(const SystemConfig& sc, StatGroup* stats, const std::function<void(System&, HostBridge&)>& setup,
            const std::function<R(System&)>& after) {
   sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
   sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
@@ -56,6 +59,7 @@ R simulate(const SystemConfig& sc, const std::function<void(System&, HostBridge&
   sc_core::sc_start();
   sanitizer_back_on_main_stack();
   if (!runner.program_done()) throw std::runtime_error("mlc: host programs did not finish");
+  if (stats) sys.report(*stats);
   return after(sys);
 }
 
@@ -73,12 +77,12 @@ struct Stream {
 // Every place in `where` at once: `lines` 64-byte lines each, `reads` of
 // every `reads + writes` read and the rest written, with `lines_in_flight`
 // outstanding per place. Returns the aggregate rate.
-Stream stream(const SystemConfig& sc, const std::vector<Where>& where, uint64_t lines, unsigned reads,
-              unsigned writes, unsigned lines_in_flight) {
+Stream stream(const SystemConfig& sc, StatGroup* stats, const std::vector<Where>& where, uint64_t lines,
+              unsigned reads, unsigned writes, unsigned lines_in_flight) {
   double first = 1e300, last = 0;
   Stream total;
   return simulate<Stream>(
-      sc,
+      sc, stats,
       [&](System& sys, HostBridge& runner) {
         for (const Where& w : where) {
           HostBridge* port = &port_of(sys, w);
@@ -106,14 +110,14 @@ struct Chase {
 
 // Dependent 64 B reads at pseudo-random lines: each waits for the last.
 // Optional background streaming readers load the same place meanwhile.
-Chase chase(const SystemConfig& sc, const Where& where, unsigned reads, unsigned loaders, double gap_ns,
-            double* loaded_gbps) {
+Chase chase(const SystemConfig& sc, StatGroup* stats, const Where& where, unsigned reads, unsigned loaders,
+            double gap_ns, double* loaded_gbps) {
   double total_ns = 0;
   cxl::LatencyBreakdown sum;
   double bg_bytes = 0, bg_first = 1e300, bg_last = 0;
   bool stop = false;
   return simulate<Chase>(
-      sc,
+      sc, stats,
       [&](System& sys, HostBridge& runner) {
         sw::Backend* port = &port_of(sys, where);
         const uint64_t lines = bytes_of(sys, where) / kLine;
@@ -181,6 +185,9 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
   add_target_options(sub, o->target);
   sub->add_option("--device", o->device, "the device measured (index in the system file, default 0)");
   sub->add_option("--report", o->report, "write the JSON report here");
+  sub->add_option("--stats", o->stats,
+                  "write the whole system's stats tree at the end of each measurement here (JSON, with units "
+                  "and descriptions)");
   sub->add_option("--chase-reads", o->chase_reads, "dependent reads for the idle latency")
       ->check(CLI::Range(10u, 10000000u))
       ->capture_default_str();
@@ -206,6 +213,14 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
     if (o->cores > hc.cores)
       throw ConfigError(fmt::format("--cores {}: host {} has {} cores ({})", o->cores, hc.name, hc.cores, sc.file));
     if (!o->report.empty()) check_output_path(o->report, "report");
+    if (!o->stats.empty()) check_output_path(o->stats, "stats");
+    if (!o->stats.empty() && o->stats == o->report)
+      throw std::runtime_error(fmt::format("--stats and --report both name '{}'", o->stats));
+    // One group per measurement (each its own simulation), when --stats asks.
+    StatGroup tree("mlc", "pnmvp mlc: the system's stats at the end of each measurement");
+    auto into = [&](const std::string& name, const std::string& what) -> StatGroup* {
+      return o->stats.empty() ? nullptr : &tree.group(name, what);
+    };
     const unsigned cores = o->cores ? o->cores : hc.cores;
     const unsigned in_flight = cores * hc.line_fill_buffers;
     const uint64_t lines = (o->bandwidth_mib << 20) / kLine;
@@ -215,20 +230,27 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
     const double link_eff = cxl::effective_line_gbytes_per_s(lc, cxl::Direction::s2m, reads_only);
 
     const Where dev{false, o->device}, local{true, 0};
-    const Chase idle = chase(sc, dev, o->chase_reads, 0, 0, nullptr);
-    const Chase local_idle = chase(sc, local, o->chase_reads, 0, 0, nullptr);
+    const Chase idle = chase(sc, into("idle_cxl", "idle latency, CXL"), dev, o->chase_reads, 0, 0, nullptr);
+    const Chase local_idle =
+        chase(sc, into("idle_local", "idle latency, local DRAM"), local, o->chase_reads, 0, 0, nullptr);
     const double host_path = 2 * (hc.bridge.core_and_caches_ns + hc.bridge.mesh_ns);
     const double rp = 2 * hc.bridge.root_port_latency_ns;
-    const Stream rd = stream(sc, {dev}, lines, 1, 0, in_flight);
-    const Stream wr = stream(sc, {dev}, lines, 0, 1, in_flight);
-    const Stream local_rd = stream(sc, {local}, lines, 1, 0, in_flight);
+    const Stream rd = stream(sc, into("reads", "bandwidth, all reads, CXL"), {dev}, lines, 1, 0, in_flight);
+    const Stream wr = stream(sc, into("writes", "bandwidth, all writes, CXL"), {dev}, lines, 0, 1, in_flight);
+    const Stream local_rd =
+        stream(sc, into("local_reads", "bandwidth, all reads, local DRAM"), {local}, lines, 1, 0, in_flight);
     std::vector<Stream> mixed;
-    for (const Mix& m : kMixes) mixed.push_back(stream(sc, {dev}, lines, m.reads, m.writes, in_flight));
+    for (const Mix& m : kMixes)
+      mixed.push_back(stream(sc, into(fmt::format("mix_{}_{}", m.reads, m.writes), m.label), {dev}, lines, m.reads,
+                             m.writes, in_flight));
     // Every device of the host at once, each with the host's lines in flight: what its links carry together.
     std::vector<Where> all;
     for (size_t i = 0; i < sc.devices.size(); ++i)
       if (sc.devices[i].host == 0) all.push_back({false, i});
-    const Stream rd_all = all.size() > 1 ? stream(sc, all, lines, 1, 0, in_flight) : rd;
+    const Stream rd_all =
+        all.size() > 1 ? stream(sc, into("reads_all_devices", "bandwidth, all reads, every device of the host"), all,
+                                lines, 1, 0, in_flight)
+                       : rd;
 
     std::cout << fmt::format("system {} ({}): {} device(s); measuring device {} ({}) from host {}\n", sc.name,
                              sc.file, sc.devices.size(), o->device, sc.devices[o->device].name, hc.name);
@@ -260,7 +282,8 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
     nlohmann::ordered_json loaded = nlohmann::ordered_json::array();
     for (double gap : {2000.0, 800.0, 400.0, 200.0, 100.0, 50.0, 0.0}) {
       double bw = 0;
-      const Chase c = chase(sc, dev, std::max(200u, o->chase_reads / 10), o->agents, gap, &bw);
+      const Chase c = chase(sc, into(fmt::format("loaded_gap_{:.0f}ns", gap), "loaded latency, CXL"), dev,
+                            std::max(200u, o->chase_reads / 10), o->agents, gap, &bw);
       std::cout << fmt::format("  {:12.2f}   {:10.1f}\n", bw, c.avg_ns);
       loaded.push_back({{"bandwidth_gbps", bw}, {"latency_ns", c.avg_ns}, {"injection_gap_ns", gap}});
     }
@@ -297,6 +320,10 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
       if (all.size() > 1) j["all_devices_read_bandwidth_gbps"] = rd_all.gbps;
       write_report(o->report, j);
       std::cout << "report written to " << o->report << "\n";
+    }
+    if (!o->stats.empty()) {
+      write_report(o->stats, stats_document(tree));
+      std::cout << "stats written to " << o->stats << "\n";
     }
     return 0;
   };

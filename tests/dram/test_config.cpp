@@ -126,6 +126,15 @@ TEST(Report, RefusesToOverwriteAFileItDidNotWrite) {
   std::remove(rep.c_str());
   write_report(rep, j);
   write_report(rep, j); // a pnmvp report may be replaced
+  // A pnmvp input (platform, system, model...) carries a schema too, but
+  // pnmvp did not write it.
+  std::string platform = pnm::test::temp_path("platform.json");
+  std::ofstream(platform) << "{\n  \"schema\": \"pnmvp.platform.v1\",\n  \"name\": \"mine\"\n}\n";
+  EXPECT_THROW(write_report(platform, j), std::runtime_error);
+  std::ifstream kept(platform);
+  EXPECT_EQ(nlohmann::json::parse(kept)["schema"], "pnmvp.platform.v1");
+  std::remove(platform.c_str());
+  std::remove(rep.c_str());
 }
 
 TEST(Config, FrontEndSectionIsValidatedAndRead) {

@@ -295,3 +295,41 @@ TEST_F(DriverTest, DriverWaitsForTheFirmwareAndSaysSoWhenItNeverComes) {
   });
   EXPECT_NE(error.find("mailbox interface not ready after 0.2 ms"), std::string::npos) << error;
 }
+
+// Get Performance Counters reads the device's stats tree: with no CXL.mem
+// traffic or job between the firmware's read and ours, the figures that do
+// not move with time are the tree's exactly; the others are at most it.
+TEST_F(DriverTest, PerformanceCountersAreTheStatsTreesValues) {
+  HostSystem sys(pc);
+  sw::PerfCounters perf;
+  StatGroup tree;
+  sys.run([&](sw::Backend& b) {
+    sw::Device dev(b);
+    sw::Tenant t(dev, 3, 0, 64 * MiB);
+    sw::Queue q(t, 4);
+    Problem p;
+    std::mt19937_64 rng(3);
+    p.place(t, rng);
+    q.submit(p.desc());
+    ASSERT_TRUE(q.wait().ok());
+    perf = dev.perf();
+    tree = sys.dev.stats();
+  });
+  auto pj = [&](const char* path) { return static_cast<uint64_t>(tree.value_at(path)); };
+  EXPECT_GT(perf.link_bytes_rx, 0u);
+  EXPECT_EQ(perf.link_bytes_rx, pj("cxl/link/down/payload_bytes"));
+  EXPECT_EQ(perf.link_bytes_tx, pj("cxl/link/up/payload_bytes"));
+  EXPECT_EQ(perf.energy_pj[1],
+            static_cast<uint64_t>(tree.value_at("cxl/link/down/energy_pj") + tree.value_at("cxl/link/up/energy_pj")));
+  EXPECT_GT(perf.energy_pj[2], 0u);
+  EXPECT_EQ(perf.energy_pj[2],
+            static_cast<uint64_t>(tree.value_at("engine/energy_pj/total") - tree.value_at("engine/energy_pj/sram")));
+  EXPECT_EQ(perf.energy_pj[3], pj("engine/energy_pj/sram"));
+  // DRAM background energy and the core's instructions went on after the read.
+  EXPECT_GT(perf.energy_pj[0], 0u);
+  EXPECT_LE(perf.energy_pj[0], pj("dram/energy_pj/total"));
+  EXPECT_GT(perf.instructions_retired, 0u);
+  EXPECT_LE(perf.instructions_retired, pj("controller/instructions"));
+  EXPECT_LE(perf.energy_pj[4], pj("controller/energy_pj"));
+  EXPECT_GT(pj("controller/energy_pj"), 0u);
+}
