@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/report.h"
 #include "common/rss.h"
+#include "common/stats.h"
 #include "common/trace_writer.h"
 #include "decode_session.h"
 #include "host_system.h"
@@ -24,40 +25,42 @@ using kernels::Kernel;
 constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kGranule = 2 * kMiB; // tenant granule (pnm_tenants.h)
 
-// Everything the report needs, read at the start and at the end of the
-// measured window (after set-up, so booting and tenant/queue creation are
-// not charged to the tokens).
+// The figures the report needs, read from a snapshot of the system's stats
+// tree at the start and at the end of the measured window (after set-up, so
+// booting and tenant/queue creation are not charged to the tokens).
 struct Snapshot {
   double ns = 0;
   dram::DramEnergy dram;
-  uint64_t dram_bytes = 0;
+  double dram_bytes = 0;
   double link_pj = 0, link_wire_bits = 0;
-  uint64_t host_bytes = 0;
+  double host_bytes = 0;
   double engine_compute_pj = 0, sram_pj = 0;
   double controller_pj = 0;
-  uint64_t instructions = 0;
-  uint64_t engine_jobs = 0;
+  double instructions = 0;
+  double engine_jobs = 0;
 };
 
-Snapshot snapshot(HostSystem& sys) {
+Snapshot snapshot(HostSystem& sys, StatGroup* keep = nullptr) {
+  const SystemConfig& sc = sys.system().config();
+  const std::string dev = "devices/" + sc.devices.front().name + "/";
+  const std::string port = "hosts/" + sc.hosts.at(sc.devices.front().host).name + "/ports/" + sc.devices.front().name + "/";
+  StatGroup t = sys.system().stats();
+  auto v = [&](const std::string& path) { return t.value_at(path); };
   Snapshot s;
-  s.ns = sc_core::sc_time_stamp().to_seconds() * 1e9;
-  dram::DramSystem& d = sys.dev.dram.core();
-  for (uint32_t c = 0; c < d.channel_count(); ++c) {
-    const auto& k = d.channel(c).counters();
-    s.dram_bytes += (k.reads_served + k.writes_served) * 64;
-  }
-  s.dram = d.energy_at_ns(s.ns);
-  const auto down = sys.dev.cxl_mem.link().down.stats(), up = sys.dev.cxl_mem.link().up.stats();
-  s.link_pj = down.energy_pj + up.energy_pj;
-  s.link_wire_bits = down.wire_bits + up.wire_bits;
-  s.host_bytes = sys.host.mem_bytes_read() + sys.host.mem_bytes_written() + sys.host.io_bytes();
-  const auto& e = sys.dev.engine->core().energy_totals();
-  s.engine_compute_pj = e.mac_bf16 + e.mac_int8 + e.mac_fp32 + e.exp + e.compare;
-  s.sram_pj = e.sram;
-  s.controller_pj = sys.dev.controller->core().energy_pj();
-  s.instructions = sys.dev.controller->core().stats().instructions;
-  s.engine_jobs = sys.dev.engine->core().jobs_done() + sys.dev.engine->core().jobs_failed();
+  s.ns = v("time_ns");
+  const std::string e = dev + "dram/energy_pj/";
+  s.dram = {v(e + "act"), v(e + "pre"), v(e + "rd"), v(e + "wr"), v(e + "ref"), v(e + "bg_active"),
+            v(e + "bg_precharged"), v(e + "io")};
+  s.dram_bytes = v(dev + "dram/bytes_read") + v(dev + "dram/bytes_written");
+  s.link_pj = v(dev + "cxl/link/down/energy_pj") + v(dev + "cxl/link/up/energy_pj");
+  s.link_wire_bits = 8 * (v(dev + "cxl/link/down/wire_bytes") + v(dev + "cxl/link/up/wire_bytes"));
+  s.host_bytes = v(port + "mem_bytes_read") + v(port + "mem_bytes_written") + v(port + "io_bytes");
+  s.sram_pj = v(dev + "engine/energy_pj/sram");
+  s.engine_compute_pj = v(dev + "engine/energy_pj/total") - s.sram_pj;
+  s.controller_pj = v(dev + "controller/energy_pj");
+  s.instructions = v(dev + "controller/instructions");
+  s.engine_jobs = v(dev + "engine/jobs_done") + v(dev + "engine/jobs_failed");
+  if (keep) *keep = std::move(t);
   return s;
 }
 
@@ -222,7 +225,9 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
     max_err = std::max(max_err, r.max_abs_error);
     max_ref = std::max(max_ref, r.max_abs_reference);
   }
-  const Snapshot s1 = snapshot(sys);
+  StatGroup tree;
+  const Snapshot s1 = snapshot(sys, &tree);
+  if (!cfg.stats_path.empty()) write_report(cfg.stats_path, stats_document(tree));
   if (trace) {
     if (trace->dropped())
       log::warn("run", "trace: {} events beyond the first {} were dropped", trace->dropped(), trace->events());
@@ -281,11 +286,11 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   r["dram_bytes_per_token"] = (s1.dram_bytes - s0.dram_bytes) * mult / tokens;
   r["dram_bandwidth_utilization"] = window_ns > 0 ? (s1.dram_bytes - s0.dram_bytes) / window_ns / peak_gbps : 0.0;
   r["dram_peak_gbps"] = peak_gbps;
-  r["controller"] = {{"instructions_retired", (s1.instructions - s0.instructions)},
+  r["controller"] = {{"instructions_retired", static_cast<uint64_t>(s1.instructions - s0.instructions)},
                      {"instructions_per_token", (s1.instructions - s0.instructions) * mult / tokens},
                      {"energy_per_token_uj", br["controller"]},
                      {"share_of_energy", total_uj > 0 ? br["controller"].get<double>() / total_uj : 0.0}};
-  r["engine"] = {{"jobs", s1.engine_jobs - s0.engine_jobs}, {"datapath", pc.datapath}};
+  r["engine"] = {{"jobs", static_cast<uint64_t>(s1.engine_jobs - s0.engine_jobs)}, {"datapath", pc.datapath}};
   r["host"] = {{"flops_per_token", host_flops * mult / tokens},
                {"rows_fetched_per_token", rows_fetched * mult / tokens}};
   r["simulated_ns"] = sc_core::sc_time_stamp().to_seconds() * 1e9;

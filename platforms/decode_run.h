@@ -40,6 +40,7 @@ struct DecodeRunConfig {
   bool verify = true;        // functional runs: compare outputs with the reference
   std::string datapath;      // "" (platform's), "twin" or "rtl"
   std::string trace_path;    // Chrome/Perfetto trace
+  std::string stats_path; // the system's whole stats tree at the end of the run
   std::string vcd_path;      // RTL datapath waves (implies the RTL datapath)
   bool overwrite = false;    // trace/VCD files may replace existing ones
   uint64_t seed = 1;

@@ -106,16 +106,19 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
   sub->add_option("--seed", c.seed, "random seed of the KV data and queries")->capture_default_str();
   sub->add_option("--report", o->report, "write the JSON report here");
   sub->add_option("--trace", c.trace_path, "write a Chrome/Perfetto trace (jobs, firmware, DRAM and link rates)");
+  sub->add_option("--stats", c.stats_path,
+                  "write the system's whole stats tree (every block's counters and energy, with units and "
+                  "descriptions) at the end of the run");
   sub->add_option("--vcd", c.vcd_path, "write the Verilated datapath's waves (uses the RTL datapath)");
-  sub->add_flag("--force", o->force, "replace existing --report/--trace/--vcd files");
+  sub->add_flag("--force", o->force, "replace existing --report/--trace/--vcd/--stats files");
   sub->add_flag("--json", o->json, "print the report on stdout instead of the table");
   sub->add_flag("--quiet", o->quiet, "print nothing (with --report)");
   return [o]() -> int {
     std::vector<kernels::Kernel> ks;
     for (const std::string& k : o->kernels) ks.push_back(kernels::parse_kernel(k));
     if (ks.empty()) ks = kernels::all_kernels();
-    if (ks.size() > 1 && (!o->cfg.trace_path.empty() || !o->cfg.vcd_path.empty()))
-      throw std::invalid_argument("--trace and --vcd record one run: give one --kernel");
+    if (ks.size() > 1 && (!o->cfg.trace_path.empty() || !o->cfg.vcd_path.empty() || !o->cfg.stats_path.empty()))
+      throw std::invalid_argument("--trace, --vcd and --stats record one run: give one --kernel");
     o->cfg.data = o->data == "functional" ? DecodeRunConfig::Data::functional
                   : o->data == "timing"   ? DecodeRunConfig::Data::timing
                                           : DecodeRunConfig::Data::automatic;
@@ -124,6 +127,7 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
     else o->cfg.contexts = o->contexts;
     if (!o->report.empty()) check_output_path(o->report, "report", o->force);
     if (!o->cfg.trace_path.empty()) check_output_path(o->cfg.trace_path, "--trace", o->force);
+    if (!o->cfg.stats_path.empty()) check_output_path(o->cfg.stats_path, "--stats", o->force);
     select_system(o->cfg.system, o->cfg.platform); // a bad system or device file fails before the first run
     std::vector<nlohmann::ordered_json> runs;
     for (kernels::Kernel k : ks) {
