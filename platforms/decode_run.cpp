@@ -273,7 +273,9 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   r["steps"] = cfg.steps;
   nlohmann::ordered_json seqs = nlohmann::ordered_json::array();
   for (DecodeSession::SeqId id : batch)
-    seqs.push_back({{"context_start", session.context(id) - cfg.steps}, {"context_end", session.context(id)}});
+    seqs.push_back({{"context_start", session.context(id) - cfg.steps},
+                    {"context_end", session.context(id)},
+                    {"kv_stride_tokens", session.kv_stride(id)}});
   r["sequences"] = seqs;
   r["topk"] = uses_topk ? cfg.topk : 0;
   r["page_tokens"] = cfg.page_tokens;

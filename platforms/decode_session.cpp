@@ -236,6 +236,12 @@ uint32_t DecodeSession::context(SeqId id) const {
   return it->second->context;
 }
 
+uint32_t DecodeSession::kv_stride(SeqId id) const {
+  auto it = seqs_.find(id);
+  if (it == seqs_.end()) throw std::invalid_argument(fmt::format("no sequence {}", id));
+  return it->second->reserve;
+}
+
 void DecodeSession::append_tokens(Seq& s, sw::Backend&) {
   // The new token's K and V rows, one per KV head, as the host computed
   // them, written over CXL.mem at the end of each head's rows.
