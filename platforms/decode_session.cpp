@@ -32,7 +32,7 @@ struct DecodeSession::Driver {
 // runs that verify) the host's copy of its K and V, strided as on the device.
 struct DecodeSession::Seq {
   uint64_t extent = 0, extent_bytes = 0;
-  uint32_t context = 0, reserve = 0;
+  uint32_t context = 0, reserve = 0, stride = 0; // stride >= reserve: rows between KV heads
   std::vector<kernels::LayerKv> layers;
   std::vector<std::vector<uint16_t>> k, v; // per layer: [kv_heads][reserve][d] BF16 bits
 };
@@ -178,8 +178,13 @@ DecodeSession::SeqId DecodeSession::admit(uint32_t prompt_tokens, uint32_t reser
     throw std::invalid_argument(fmt::format("admit: prompt {} and reserve {} tokens must satisfy 1 <= prompt <= "
                                             "reserve <= {} (the engine's longest sequence)",
                                             prompt_tokens, reserve_tokens, 1u << 24));
+  // KV heads sit `stride` rows apart: the reservation rounded up to 256 rows
+  // (64 KiB at head_dim 128) plus one, so heads are never a power of two of
+  // bytes apart, where the same token of every head would share a channel
+  // and bank and a gather's reads would conflict (docs/WORKLOAD.md).
+  const uint32_t stride = std::min<uint32_t>(1u << 24, (reserve_tokens + 255u) / 256u * 256u + 1u);
   kernels::AttentionShape shape = sc_.shape;
-  shape.seq_len = reserve_tokens;
+  shape.seq_len = stride;
   const kernels::LayerSizes z = kernels::layer_sizes(shape, sc_.topk);
   const uint64_t per_layer = 2 * z.kv + z.q + z.o + z.idx;
   auto s = std::make_unique<Seq>();
@@ -187,6 +192,7 @@ DecodeSession::SeqId DecodeSession::admit(uint32_t prompt_tokens, uint32_t reser
   s->extent = take_extent(s->extent_bytes);
   s->context = prompt_tokens;
   s->reserve = reserve_tokens;
+  s->stride = stride;
   const kernels::ModelShape& m = cfg_.model;
   const uint64_t row = uint64_t{m.head_dim} * 2;
   std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -200,20 +206,20 @@ DecodeSession::SeqId DecodeSession::admit(uint32_t prompt_tokens, uint32_t reser
     kv.idx_dpa = kv.o_dpa + z.o;
     at += per_layer;
     kv.seq_len = prompt_tokens;
-    kv.kv_stride = reserve_tokens;
+    kv.kv_stride = stride;
     s->layers.push_back(kv);
     if (!cfg_.functional) continue;
     // The KV cache as prefill left it: written straight into device memory
     // (a backdoor: it is set-up, not part of the decode steps).
     for (int which = 0; which < 2; ++which) {
-      std::vector<uint16_t> raw(uint64_t{m.kv_heads} * reserve_tokens * m.head_dim, 0);
+      std::vector<uint16_t> raw(uint64_t{m.kv_heads} * stride * m.head_dim, 0);
       for (unsigned h = 0; h < m.kv_heads; ++h)
         for (uint64_t e = 0; e < uint64_t{prompt_tokens} * m.head_dim; ++e)
-          raw[uint64_t{h} * reserve_tokens * m.head_dim + e] = kernels::to_bf16(nd(rng_));
+          raw[uint64_t{h} * stride * m.head_dim + e] = kernels::to_bf16(nd(rng_));
       const uint64_t base = which ? kv.v_dpa : kv.k_dpa;
       for (unsigned h = 0; h < m.kv_heads; ++h)
-        sys_->dev.dram.store().write(base + uint64_t{h} * reserve_tokens * row,
-                                     reinterpret_cast<const uint8_t*>(raw.data() + uint64_t{h} * reserve_tokens * m.head_dim),
+        sys_->dev.dram.store().write(base + uint64_t{h} * stride * row,
+                                     reinterpret_cast<const uint8_t*>(raw.data() + uint64_t{h} * stride * m.head_dim),
                                      uint64_t{prompt_tokens} * row);
       if (cfg_.verify) (which ? s->v : s->k).push_back(std::move(raw));
     }
@@ -239,7 +245,7 @@ uint32_t DecodeSession::context(SeqId id) const {
 uint32_t DecodeSession::kv_stride(SeqId id) const {
   auto it = seqs_.find(id);
   if (it == seqs_.end()) throw std::invalid_argument(fmt::format("no sequence {}", id));
-  return it->second->reserve;
+  return it->second->stride;
 }
 
 void DecodeSession::append_tokens(Seq& s, sw::Backend&) {
@@ -253,7 +259,7 @@ void DecodeSession::append_tokens(Seq& s, sw::Backend&) {
     kernels::LayerKv& kv = s.layers[l];
     for (int which = 0; which < 2; ++which)
       for (unsigned h = 0; h < m.kv_heads; ++h) {
-        const uint64_t off = (uint64_t{h} * s.reserve + s.context) * m.head_dim;
+        const uint64_t off = (uint64_t{h} * s.stride + s.context) * m.head_dim;
         if (cfg_.functional)
           for (uint16_t& x : bits) x = kernels::to_bf16(nd(rng_));
         if (cfg_.functional && cfg_.verify)
@@ -306,7 +312,7 @@ DecodeSession::StepResult DecodeSession::step(const std::vector<SeqId>& batch) {
         // Packed copies of the first `context` rows of each head.
         std::vector<uint16_t> k, v;
         for (unsigned h = 0; h < m.kv_heads; ++h) {
-          const auto first = static_cast<std::ptrdiff_t>(uint64_t{h} * s.reserve * m.head_dim);
+          const auto first = static_cast<std::ptrdiff_t>(uint64_t{h} * s.stride * m.head_dim);
           const auto n = static_cast<std::ptrdiff_t>(uint64_t{s.context} * m.head_dim);
           k.insert(k.end(), s.k[l].begin() + first, s.k[l].begin() + first + n);
           v.insert(v.end(), s.v[l].begin() + first, s.v[l].begin() + first + n);

@@ -79,7 +79,7 @@ public:
   void release(SeqId id);
 
   uint32_t context(SeqId id) const;     // tokens of KV now
-  uint32_t kv_stride(SeqId id) const;   // rows from one KV head to the next (the reservation)
+  uint32_t kv_stride(SeqId id) const;   // rows from one KV head to the next (>= the reservation)
   size_t sequences() const { return seqs_.size(); }
   uint64_t free_bytes() const;          // tenant memory not held by a sequence
   double now_ns() const;
