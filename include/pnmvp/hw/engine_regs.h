@@ -177,7 +177,7 @@ PNM_JOB_FIELD_AT(reserved1, PNM_JOB_RESERVED1_OFF);
 #define PNM_JOB_ERR_BAD_HEADS 7        /* 0 or > 128 */
 #define PNM_JOB_ERR_BAD_KV_HEADS 8     /* 0, or does not divide heads */
 #define PNM_JOB_ERR_BAD_HEAD_DIM 9     /* 0, not a multiple of the lanes, or > 256 */
-#define PNM_JOB_ERR_BAD_SEQ_LEN 10     /* 0 or > 2^24 */
+#define PNM_JOB_ERR_BAD_SEQ_LEN 10     /* 0 or > 2^24, or kv_stride below seq_len or > 2^24 */
 #define PNM_JOB_ERR_BAD_K 11           /* 0 for a top-k op, or not 0 for DENSE */
 #define PNM_JOB_ERR_TOPK_TOO_LARGE 12  /* min(k, items) exceeds the selector's entries */
 #define PNM_JOB_ERR_BAD_PAGE_TOKENS 13 /* page op: 0, not a power of two, > 65536; token op: not 0 */
