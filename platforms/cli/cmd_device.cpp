@@ -443,7 +443,7 @@ std::function<int()> add_mailbox(CLI::App& app, const Globals&) {
                   "order), '#' comments")
       ->required();
   sub->add_option("--timeout-ms", o->timeout_ms, "simulated time to wait for each answer")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_finite())
       ->capture_default_str();
   add_target_options(sub, o->target);
   sub->add_option("--device", o->device, "which device of the system (index in its file, default 0)");

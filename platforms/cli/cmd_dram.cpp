@@ -106,7 +106,7 @@ std::function<int()> add_dram(CLI::App& app, const Globals&) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
       ->capture_default_str();
   sub->add_option("--write-fraction", o->write_fraction, "synthetic: share of writes")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(finite_in(0.0, 1.0))
       ->capture_default_str();
   sub->add_option("--stride", o->stride, "synthetic stride pattern: bytes between requests")
       ->capture_default_str();

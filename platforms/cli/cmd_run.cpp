@@ -81,17 +81,14 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
   sub->add_option("--system", c.system, "system file or shipped system name (default pnm-ref-system; runs on its first device)");
   sub->add_option("--platform", c.platform, "device file or shipped name: the default system with this device");
   sub->add_option("--model", c.model, "model shape: a name in platforms/models or a JSON file")->capture_default_str();
-  sub->add_option("--context", o->contexts,
-                  "KV tokens of each sequence before the first step: one length for the whole batch, or a comma "
-                  "list, one per sequence (the batch is then their number)")
-      ->delimiter(',')
-      ->capture_default_str();
+  add_list(sub, "--context", o->contexts,
+           "KV tokens of each sequence before the first step: one length for the whole batch, or a comma list, "
+           "one per sequence (the batch is then their number)");
   sub->add_option("--batch", c.batch, "sequences decoded together")->capture_default_str();
   sub->add_option("--steps", c.steps, "decode steps simulated; each appends a token to every sequence")
       ->capture_default_str();
-  sub->add_option("--kernel", o->kernels,
-                  "host-fetch, pnm-dense, pnm-topk, pnm-select (repeat or comma-separate; default: all four)")
-      ->delimiter(',');
+  add_list(sub, "--kernel", o->kernels,
+           "host-fetch, pnm-dense, pnm-topk, pnm-select (repeat or comma-separate; default: all four)");
   sub->add_option("--topk", c.topk, "tokens kept per query head by pnm-topk and pnm-select")->capture_default_str();
   sub->add_option("--page-tokens", c.page_tokens, "pnm-topk selects pages of this many tokens (topk/page of them)");
   sub->add_option("--layers-simulated", c.layers_simulated,

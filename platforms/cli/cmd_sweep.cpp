@@ -29,7 +29,7 @@ namespace pnm::cli {
 namespace {
 struct SweepOptions {
   std::vector<std::string> systems, platforms, models{"llama-3.1-8b"}, kernels;
-  std::vector<uint32_t> contexts{4096, 16384, 65536, 131072};
+  std::vector<uint32_t> contexts{4096, 16384, 65536, 131071}; // 131071 + the decoded token = 128K
   unsigned batch = 1, steps = 1, layers_simulated = 1, jobs = 1;
   uint32_t topk = 2048;
   std::string data = "auto", out;
@@ -84,16 +84,12 @@ std::string csv_field(const std::string& s) {
 std::function<int()> add_sweep(CLI::App& app, const Globals&) {
   auto o = std::make_shared<SweepOptions>();
   CLI::App* sub = app.add_subcommand("sweep", "a grid of `pnmvp run` points in parallel processes, with a CSV summary");
-  sub->add_option("--systems", o->systems, "system files or shipped names (comma-separated; default pnm-ref-system)")
-      ->delimiter(',');
-  sub->add_option("--platforms", o->platforms,
-                  "device files, each as the one device of the default system (comma-separated)")
-      ->delimiter(',');
-  sub->add_option("--models", o->models, "model shapes (comma-separated)")->delimiter(',')->capture_default_str();
-  sub->add_option("--kernels", o->kernels, "kernels (comma-separated; default all four)")->delimiter(',');
-  sub->add_option("--contexts", o->contexts, "context lengths in tokens (comma-separated)")
-      ->delimiter(',')
-      ->capture_default_str();
+  add_list(sub, "--systems", o->systems, "system files or shipped names (comma-separated; default pnm-ref-system)");
+  add_list(sub, "--platforms", o->platforms,
+           "device files, each as the one device of the default system (comma-separated)");
+  add_list(sub, "--models", o->models, "model shapes (comma-separated)");
+  add_list(sub, "--kernels", o->kernels, "kernels (comma-separated; default all four)");
+  add_list(sub, "--contexts", o->contexts, "context lengths in tokens (comma-separated)");
   sub->add_option("--batch", o->batch, "sequences per point")->capture_default_str();
   sub->add_option("--steps", o->steps, "decode steps per point")->capture_default_str();
   sub->add_option("--topk", o->topk, "top-k budget of pnm-topk / pnm-select")->capture_default_str();

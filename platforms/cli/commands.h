@@ -2,6 +2,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <type_traits>
+#include <vector>
 #include <functional>
 #include <string>
 
@@ -39,6 +44,74 @@ inline void add_target_options(CLI::App* sub, Target& t) {
                   "system file or shipped system name (default pnm-ref-system; also pnm-ref-x2)");
   sub->add_option("--platform", t.platform,
                   "device file or shipped name: the default system with this device (instead of --system)");
+}
+
+// Number checks for options. CLI11's PositiveNumber and Range let NaN
+// through and print the largest double in their messages; these name the
+// range plainly and refuse NaN and infinities.
+inline CLI::Validator finite_in(double lo, double hi, bool lo_open = false) {
+  return CLI::Validator(
+      [=](std::string& s) -> std::string {
+        double v = 0;
+        size_t used = 0;
+        try {
+          v = std::stod(s, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != s.size()) return "'" + s + "' is not a number";
+        const bool below = lo_open ? !(v > lo) : !(v >= lo);
+        if (!std::isfinite(v) || below || !(v <= hi))
+          return "'" + s + "' must be a finite number " + (lo_open ? "> " : ">= ") + CLI::detail::to_string(lo) +
+                 (std::isinf(hi) ? std::string() : " and <= " + CLI::detail::to_string(hi));
+        return "";
+      },
+      "NUMBER");
+}
+inline CLI::Validator positive_finite() { return finite_in(0, HUGE_VAL, true); }
+// A comma-list option (`--kernel a,b` or repeated): each occurrence is one
+// token, split here. CLI11's own delimiter drops empty items without a word
+// (and after `--kernel ,,,` took the next option as a value); an empty item
+// or a number that does not parse is a usage error naming the flag.
+template <typename T>
+CLI::Option* add_list(CLI::App* sub, const std::string& flag, std::vector<T>& out, const std::string& help) {
+  CLI::Option* o = sub->add_option_function<std::vector<std::string>>(
+      flag,
+      [&out, flag](const std::vector<std::string>& raw) {
+        out.clear();
+        for (const std::string& tok : raw) {
+          if (tok.empty() || tok.front() == ',' || tok.back() == ',' || tok.find(",,") != std::string::npos)
+            throw CLI::ValidationError(flag, "'" + tok + "' has an empty item");
+          std::stringstream items(tok);
+          std::string item;
+          while (std::getline(items, item, ',')) {
+            if constexpr (std::is_same_v<T, std::string>) {
+              out.push_back(item);
+            } else {
+              size_t used = 0;
+              unsigned long long v = 0;
+              try {
+                v = std::stoull(item, &used);
+              } catch (const std::exception&) {
+                used = 0;
+              }
+              if (used == 0 || used != item.size() || item[0] == '-' || v > std::numeric_limits<T>::max())
+                throw CLI::ValidationError(flag, "'" + item + "' is not a whole number in 0.." +
+                                                     std::to_string(std::numeric_limits<T>::max()));
+              out.push_back(static_cast<T>(v));
+            }
+          }
+        }
+      },
+      help);
+  o->allow_extra_args(false);
+  std::string dflt;
+  for (const T& v : out) {
+    if constexpr (std::is_same_v<T, std::string>) dflt += (dflt.empty() ? "" : ",") + v;
+    else dflt += (dflt.empty() ? "" : ",") + std::to_string(v);
+  }
+  if (!dflt.empty()) o->default_str(dflt);
+  return o;
 }
 
 // Default platform of the DRAM demo (a shipped file name).
