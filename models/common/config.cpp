@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace pnm {
@@ -55,8 +56,36 @@ ConfigNode ConfigNode::load_file(const std::string& file) {
   ss << in.rdbuf();
   std::string text = ss.str();
   auto doc = std::make_shared<json>();
+  // JSON lets a key repeat in one object and keeps the last: a config file
+  // that says a thing twice is refused, naming the key's path.
+  struct Scope {
+    std::set<std::string> keys;
+    std::string path, key;
+  };
+  std::vector<Scope> scopes;
+  auto no_duplicates = [&](int, json::parse_event_t ev, json& parsed) {
+    switch (ev) {
+    case json::parse_event_t::object_start:
+      scopes.push_back({{}, scopes.empty() ? "" : scopes.back().path + "/" + scopes.back().key, ""});
+      break;
+    case json::parse_event_t::object_end:
+      if (!scopes.empty()) scopes.pop_back();
+      break;
+    case json::parse_event_t::key: {
+      Scope& s = scopes.back();
+      s.key = parsed.get<std::string>();
+      if (!s.keys.insert(s.key).second)
+        throw ConfigError(fmt::format("{}: {}/{}: the key appears twice in one object (JSON would keep the last "
+                                      "silently)", file, s.path, s.key));
+      break;
+    }
+    default:
+      break;
+    }
+    return true;
+  };
   try {
-    *doc = json::parse(text);
+    *doc = json::parse(text, no_duplicates);
   } catch (const json::parse_error& e) {
     // Convert the byte offset to line:column, which people can use.
     size_t line = 1, col = 1;

@@ -303,7 +303,9 @@ std::function<int()> add_attend(CLI::App& app, const Globals&) {
          "--datapath", o->datapath,
          "engine datapath: rtl (Verilated RTL) or model (C++ twin), bit-identical; default the platform's")
       ->check(CLI::IsMember({"rtl", "model"}));
-  CLI::Option* scale = sub->add_option("--scale", o->scale, "score scale (default 1/sqrt(head_dim))");
+  // The engine takes an FP32 scale: finite and positive as a float.
+  CLI::Option* scale = sub->add_option("--scale", o->scale, "score scale (default 1/sqrt(head_dim))")
+                           ->check(finite_in(0, 3.4028234663852886e38, true));
   sub->add_flag("--force", o->force, "replace --out if it exists");
   sub->add_flag("--json", o->json, "print the summary as one JSON object");
   add_target_options(sub, o->target);

@@ -152,6 +152,10 @@ std::vector<ScriptCommand> parse_script(std::istream& in, const std::string& ori
     if (!text.empty() && text.back() == '\r') {
       text.pop_back();
     }
+    // A UTF-8 byte-order mark (editors on Windows write one) is not a command.
+    if (line == 1 && text.rfind("\xEF\xBB\xBF", 0) == 0) {
+      text.erase(0, 3);
+    }
     const std::vector<Token> tokens = tokenize(text);
     if (tokens.empty()) {
       continue;

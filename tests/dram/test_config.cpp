@@ -156,3 +156,20 @@ TEST(Config, FrontEndSectionIsValidatedAndRead) {
   EXPECT_EQ(pc.dram.front_end.controller_weight, 1u);
   EXPECT_EQ(pc.dram.front_end.sync_quantum_ns, 250.0);
 }
+
+TEST(Config, ADuplicateKeyIsRefusedWithItsPath) {
+  std::string text = platform_json("ddr5-4800-1ch");
+  // Say "channels" twice in the dram section (JSON itself would keep the last).
+  const size_t at = text.find("\"channels\"");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at, "\"channels\": 2,\n    ");
+  const std::string path = pnm::test::temp_path("dup.json");
+  std::ofstream(path) << text;
+  try {
+    load_platform(path);
+    ADD_FAILURE() << "a duplicate key was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("dup.json: /dram/channels: the key appears twice"), std::string::npos)
+        << e.what();
+  }
+}

@@ -202,3 +202,11 @@ TEST(mboxScript, LoadScriptErrorsNameThePath) {
   }
   std::filesystem::remove(dir);
 }
+
+TEST(mboxScript, AByteOrderMarkIsNotACommand) {
+  std::istringstream in("\xEF\xBB\xBF" "4000\n# a comment\n4200\n");
+  const auto cmds = parse_script(in, "bom.mbox");
+  ASSERT_EQ(cmds.size(), 2u);
+  EXPECT_EQ(cmds[0].opcode, 0x4000);
+  EXPECT_EQ(cmds[1].opcode, 0x4200);
+}
