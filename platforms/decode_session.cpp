@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include "common/sim_kernel.h"
 
 namespace pnm {
 
@@ -67,8 +68,7 @@ DecodeSession::DecodeSession(const DecodeSessionConfig& cfg)
   const HostConfig& hc = host_config();
   sc_.host = {hc.attention_gflops, hc.pj_per_flop, hc.kernel_lines_in_flight()};
 
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  pnm::fresh_sim_kernel();
   wake_ = std::make_unique<sc_core::sc_event>("decode_session_wake");
   sys_ = std::make_unique<HostSystem>(sysc_);
   if (!cfg.functional) sys_->dev.engine->set_mode(engine::Mode::timing_only);

@@ -22,6 +22,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <systemc>
+#include "common/sim_kernel.h"
 
 namespace pnm::cli {
 
@@ -157,8 +158,7 @@ Outcome run_job(const SystemConfig& sc, const Problem& p, uint32_t topk) {
   const uint64_t need = align_up(q_bytes, 64) + 2 * align_up(kv_bytes, 64) + align_up(o_bytes, 64) + 4096;
   const uint64_t tenant_bytes = align_up(need, PNM_TENANT_GRANULE_BYTES);
 
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext(); // each HostSystem needs a fresh kernel
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  pnm::fresh_sim_kernel();
   HostSystem sys(sc);
   Outcome r;
   sys.run([&](sw::Backend& b) {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <systemc>
+#include "common/sim_kernel.h"
 
 namespace pnm::cli {
 
@@ -59,8 +60,7 @@ SystemConfig device_system(const Target& t, unsigned device, const char* what) {
 // Boots the system on a fresh SystemC kernel (each System needs its own)
 // and runs `program` against device `device` through the driver.
 void with_device(const SystemConfig& sc, unsigned device, const std::function<void(sw::Device&)>& program) {
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  pnm::fresh_sim_kernel();
   System sys(sc);
   const std::vector<size_t> mine = sys.devices_of(0);
   const auto k = std::find(mine.begin(), mine.end(), size_t{device});

@@ -16,6 +16,7 @@
 #include <memory>
 #include <random>
 #include <systemc>
+#include "common/sim_kernel.h"
 
 namespace pnm::cli {
 
@@ -51,8 +52,7 @@ struct Where {
 template <typename R>
 R simulate(const SystemConfig& sc, StatGroup* stats, const std::function<void(System&, HostBridge&)>& setup,
            const std::function<R(System&)>& after) {
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  pnm::fresh_sim_kernel();
   System sys(sc);
   HostBridge& runner = sys.local_memory(0);
   setup(sys, runner);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+#include "common/sim_kernel.h"
 
 using namespace pnm::cxl;
 using pnm::protocol::LineStreamExtension;
@@ -104,8 +105,7 @@ Picos one_traversal(const LinkConfig& cfg) {
 // A kernel elaborates once: each simulation in a test gets a fresh one (the
 // old one is leaked on purpose, as in SystemCTest).
 void fresh_kernel() {
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  pnm::fresh_sim_kernel();
 }
 
 Picos idle_read(const std::vector<LinkConfig>& cfgs) {

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include "common/sim_kernel.h"
 
 using namespace pnm;
 
@@ -281,8 +282,7 @@ TEST_F(DriverTest, DriverWaitsForTheFirmwareAndSaysSoWhenItNeverComes) {
     EXPECT_GT(ready_ns, 0.0);
   }
   // A firmware that never serves the mailbox: a clear error, not a hang.
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  pnm::fresh_sim_kernel();
   pc.controller.firmware = PNM_FW_BENCH_LOOP_ELF;
   HostSystem sys(pc);
   std::string error;

@@ -2,6 +2,8 @@
 // elaborate and run their own model (a kernel cannot elaborate twice).
 #pragma once
 
+#include "common/sim_kernel.h"
+
 #include <gtest/gtest.h>
 #include <systemc>
 
@@ -10,10 +12,9 @@ namespace pnm::test {
 class SystemCTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    // The previous context is leaked on purpose: tearing down a finished
-    // simulation's objects is not supported by the kernel.
-    sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-    sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+    // The previous kernel stays allocated (SystemC cannot tear down a
+    // finished simulation's objects) and reachable (common/sim_kernel.h).
+    pnm::fresh_sim_kernel();
   }
 };
 
