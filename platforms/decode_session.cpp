@@ -69,6 +69,7 @@ DecodeSession::DecodeSession(const DecodeSessionConfig& cfg)
   sc_.host = {hc.attention_gflops, hc.pj_per_flop, hc.kernel_lines_in_flight()};
 
   pnm::fresh_sim_kernel();
+  kernel_ = sc_core::sc_curr_simcontext;
   wake_ = std::make_unique<sc_core::sc_event>("decode_session_wake");
   sys_ = std::make_unique<HostSystem>(sysc_);
   if (!cfg.functional) sys_->dev.engine->set_mode(engine::Mode::timing_only);
@@ -105,7 +106,7 @@ DecodeSession::~DecodeSession() {
 
 const HostConfig& DecodeSession::host_config() const { return sysc_.hosts.at(sysc_.devices.front().host); }
 
-double DecodeSession::now_ns() const { return sc_core::sc_time_stamp().to_seconds() * 1e9; }
+double DecodeSession::now_ns() const { return kernel_->time_stamp().to_seconds() * 1e9; }
 
 void DecodeSession::serve(sw::Backend& b) {
   serving_ = true;
@@ -129,6 +130,14 @@ void DecodeSession::serve(sw::Backend& b) {
 
 void DecodeSession::call(const std::function<void(sw::Backend&)>& work) {
   if (!serving_) throw std::logic_error("decode session: the simulation has ended");
+  // Several sessions may be open: this one's kernel is current while it runs.
+  struct Current {
+    sc_core::sc_simcontext* prev;
+    explicit Current(sc_core::sc_simcontext* k) : prev(sc_core::sc_curr_simcontext) {
+      sc_core::sc_curr_simcontext = sc_core::sc_default_global_context = k;
+    }
+    ~Current() { sc_core::sc_curr_simcontext = sc_core::sc_default_global_context = prev; }
+  } current(kernel_);
   work_ = work;
   failure_ = nullptr;
   wake_->notify(sc_core::SC_ZERO_TIME);

@@ -119,6 +119,7 @@ private:
   std::exception_ptr failure_;
   bool quit_ = false, serving_ = false;
   std::unique_ptr<sc_core::sc_event> wake_; // made on the session's own kernel
+  sc_core::sc_simcontext* kernel_ = nullptr; // the session's kernel, current during each call
 };
 
 } // namespace pnm

@@ -11,8 +11,10 @@
 namespace pnm {
 
 inline void fresh_sim_kernel() {
-  static std::vector<sc_core::sc_simcontext*> earlier;
-  if (sc_core::sc_curr_simcontext) earlier.push_back(sc_core::sc_curr_simcontext);
+  // Never destroyed: a list freed at exit would leave the kernels unreachable
+  // just before the leak check runs.
+  static auto* earlier = new std::vector<sc_core::sc_simcontext*>;
+  if (sc_core::sc_curr_simcontext) earlier->push_back(sc_core::sc_curr_simcontext);
   sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
   sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
 }
