@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "dram/trace_source.h"
 
 #include <cstdlib>
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   CLI::App app{"pnmvp: virtual platform of a CXL Type-3 memory device with near-memory "
                "attention compute"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "pnmvp " + pnm::version_string());
   pnm::cli::Globals g;
   app.add_flag("-v,--verbose", g.verbose, "log informational messages");
   app.add_flag("--debug", g.debug, "log debug messages (very chatty)");
