@@ -284,3 +284,76 @@ TEST(KvCache, HbmThenCxlSplitsBySpace) {
   kv.place(t);
   EXPECT_NE(t.device, s.device);
 }
+
+// ---- The report, the CSV and the timeline.
+#include "serving/serve_report.h"
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+TEST(ServeReport, PercentilesInterpolateLikeNumpy) {
+  EXPECT_DOUBLE_EQ(percentile({1, 2, 3, 4}, 50), 2.5);
+  EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 0), 1);
+  EXPECT_DOUBLE_EQ(percentile({1, 2, 3, 4}, 100), 4);
+  EXPECT_NEAR(percentile({0, 10}, 99), 9.9, 1e-12);
+  EXPECT_EQ(percentile({}, 50), 0);
+  const auto d = distribution({1, 2, 3, 4});
+  EXPECT_DOUBLE_EQ(d["mean"].get<double>(), 2.5);
+  EXPECT_DOUBLE_EQ(d["max"].get<double>(), 4);
+}
+
+TEST(ServeReport, GoodputCountsRequestsWithinBothObjectives) {
+  FakeBackend be(0);
+  // Two requests; the second waits behind the first's long prefill.
+  const ServeResult r = simulate({req(0, 0, 1000, 3), req(1, 0, 1000, 3)}, [] {
+    ServeConfig c = config(Policy::hbm, 100000);
+    c.max_batched_tokens = 1000;
+    return c;
+  }(), be);
+  Slo slo;
+  slo.ttft_ms = 150; // the first's TTFT is 101 ms, the second's 202+ ms
+  const auto j = serve_report(r, slo, {}, nlohmann::ordered_json{{"schema", "pnmvp.serve.v1"}});
+  EXPECT_EQ(j["completed"].get<size_t>(), 2u);
+  EXPECT_NEAR(j["slo"]["attained_fraction"].get<double>(), 0.5, 1e-12);
+  EXPECT_NEAR(j["goodput_requests_per_s"].get<double>(), j["requests_per_s"].get<double>() / 2, 1e-9);
+  EXPECT_NEAR(j["output_tokens_per_s"].get<double>(), 6.0 / j["span_s"].get<double>(), 1e-9);
+  // Energy per token: the fake's GPU energy (pJ = linear ns) over the tokens.
+  double pj = 0;
+  for (const auto& [k, v] : r.energy_pj) pj += v;
+  EXPECT_NEAR(j["energy_per_output_token_mj"].get<double>(), pj * 1e-9 / 6, 1e-12);
+  EXPECT_TRUE(j["energy_breakdown_mj"].contains("gpu_compute"));
+  for (const char* k : {"ttft_ms", "tbt_ms", "e2e_ms"})
+    for (const char* p : {"mean", "p50", "p90", "p99"}) EXPECT_TRUE(j[k].contains(p)) << k << " " << p;
+  EXPECT_EQ(j["calibration"]["verified_steps"].get<size_t>(), 0u);
+}
+
+TEST(ServeReport, CsvHasOneRowPerRequestAndTraceIsValidJson) {
+  FakeBackend be(0);
+  const ServeResult r = simulate({req(0, 0, 100, 3), req(1, 1, 2000, 3)}, config(Policy::hbm, 1000), be);
+  const std::string csv = ::testing::TempDir() + "serve_requests.csv";
+  const std::string trace = ::testing::TempDir() + "serve_trace.json";
+  std::remove(csv.c_str());
+  std::remove(trace.c_str());
+  write_requests_csv(csv, r, Slo{});
+  std::ifstream f(csv);
+  std::string line;
+  std::vector<std::string> lines;
+  while (std::getline(f, line)) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].rfind("id,arrival_ms,input_tokens,output_tokens,cached_tokens,completed,ttft_ms", 0), 0u);
+  EXPECT_EQ(lines[1].rfind("0,", 0), 0u);
+  EXPECT_NE(lines[2].find(",0,,,,,"), std::string::npos); // request 1 never fits: refused, empty times
+  write_serve_trace(trace, false, r, "test");
+  std::ifstream t(trace);
+  const auto doc = nlohmann::json::parse(t);
+  size_t prefill = 0, decode = 0;
+  for (const auto& e : doc["traceEvents"]) {
+    if (e.value("name", "") == "prefill") ++prefill;
+    if (e.value("name", "") == "decode") ++decode;
+  }
+  EXPECT_EQ(prefill, 1u);
+  EXPECT_EQ(decode, 1u);
+  EXPECT_THROW(write_serve_trace(trace, false, r, "test"), std::runtime_error); // never replaced without asking
+}
