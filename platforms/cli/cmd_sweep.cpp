@@ -1,9 +1,12 @@
 // pnmvp sweep: a grid of `pnmvp run` points (platforms x models x kernels x
-// context lengths), each in its own process, up to --jobs at a time; one
-// JSON report per point and a CSV summary for scripts/plot_sweep.py.
+// context lengths), or with --serve of `pnmvp serve` points (systems x models
+// x policies x arrival-rate scales), each in its own process, up to --jobs at
+// a time; one JSON report per point and a CSV summary for
+// scripts/plot_sweep.py and scripts/plot_serve.py.
 #include "commands.h"
 #include "common/report.h"
 #include "kernels/decode_kernels.h"
+#include "serving/serve_sim.h"
 #include "system.h"
 
 #include <fmt/format.h>
@@ -34,12 +37,18 @@ struct SweepOptions {
   uint32_t topk = 2048;
   std::string data = "auto", out;
   bool force = false;
+  // Serve points (--serve): policies x arrival-rate scales x systems x models.
+  bool serve = false;
+  std::vector<std::string> policies;
+  std::vector<double> rate_scales{1.0};
+  size_t requests = 0;
+  std::string workload, fidelity = "calibrated";
+  double slo_ttft_ms = 0, slo_tbt_ms = 0;
 };
 
 struct Point {
-  std::string flag, target; // "--system" NAME or "--platform" NAME
-  std::string model, kernel;
-  uint32_t context = 0;
+  std::vector<std::string> args; // the pnmvp command line after the executable
+  std::string label;             // for messages
   std::string report, log;
   pid_t pid = 0;
   int status = -1;
@@ -79,6 +88,61 @@ std::string csv_field(const std::string& s) {
   for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
   return q + "\"";
 }
+
+// One row per `run` point that produced a report.
+void write_run_summary(std::ostream& csv, const std::vector<Point>& points,
+                       const std::vector<nlohmann::ordered_json>& reports) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> classes;
+  for (const auto& r : reports)
+    if (!r.is_null())
+      for (auto& [k, v] : r["energy_breakdown_uj"].items())
+        if (std::find(classes.begin(), classes.end(), k) == classes.end()) classes.push_back(k);
+  csv << "system,platform,model,kernel,context,batch,topk,tokens_per_s,step_latency_us,energy_per_token_uj,"
+         "link_bytes_per_token,dram_bandwidth_utilization,wall_s,report";
+  for (const auto& c : classes) csv << ",energy_" << c << "_uj";
+  csv << "\n";
+  for (size_t i = 0; i < points.size(); ++i) {
+    const auto& r = reports[i];
+    if (r.is_null()) continue;
+    csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(r["system"].get<std::string>()),
+                       csv_field(r["platform"].get<std::string>()), csv_field(r["model"].get<std::string>()),
+                       r["kernel"].get<std::string>(), r["context"].get<uint64_t>(), r["batch"].get<uint64_t>(),
+                       r["topk"].get<uint64_t>(), r["tokens_per_s"].get<double>(), r["step_latency_us"].get<double>(),
+                       r["energy_per_token_uj"].get<double>(), r["link_bytes_per_token"].get<double>(),
+                       r["dram_bandwidth_utilization"].get<double>(), r["wall_s"].get<double>(),
+                       csv_field(fs::path(points[i].report).filename().string()));
+    for (const auto& c : classes)
+      csv << "," << (r["energy_breakdown_uj"].contains(c) ? r["energy_breakdown_uj"][c].get<double>() : 0.0);
+    csv << "\n";
+  }
+}
+
+// One row per `serve` point that produced a report.
+void write_serve_summary(std::ostream& csv, const std::vector<Point>& points,
+                         const std::vector<nlohmann::ordered_json>& reports) {
+  namespace fs = std::filesystem;
+  csv << "system,model,policy,rate_scale,offered_requests_per_s,requests,completed,output_tokens_per_s,requests_per_s,"
+         "goodput_requests_per_s,ttft_p50_ms,ttft_p99_ms,tbt_p50_ms,tbt_p99_ms,e2e_p50_ms,"
+         "energy_per_output_token_mj,link_bytes_per_output_token,nic_bytes_per_output_token,wall_s,report\n";
+  for (size_t i = 0; i < points.size(); ++i) {
+    const auto& r = reports[i];
+    if (r.is_null()) continue;
+    const auto& w = r["workload"];
+    const double dur = w["duration_s"].get<double>();
+    csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                       csv_field(r["system"].get<std::string>()), csv_field(r["model"].get<std::string>()),
+                       r["policy"].get<std::string>(), w["rate_scale"].get<double>(),
+                       dur > 0 ? w["requests"].get<double>() / dur : 0.0, r["requests"].get<uint64_t>(),
+                       r["completed"].get<uint64_t>(), r["output_tokens_per_s"].get<double>(),
+                       r["requests_per_s"].get<double>(), r["goodput_requests_per_s"].get<double>(),
+                       r["ttft_ms"]["p50"].get<double>(), r["ttft_ms"]["p99"].get<double>(),
+                       r["tbt_ms"]["p50"].get<double>(), r["tbt_ms"]["p99"].get<double>(),
+                       r["e2e_ms"]["p50"].get<double>(), r["energy_per_output_token_mj"].get<double>(),
+                       r["link_bytes_per_output_token"].get<double>(), r["nic_bytes_per_output_token"].get<double>(),
+                       r["wall_s"].get<double>(), csv_field(fs::path(points[i].report).filename().string()));
+  }
+}
 } // namespace
 
 std::function<int()> add_sweep(CLI::App& app, const Globals&) {
@@ -100,42 +164,78 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
   sub->add_option("-j,--jobs", o->jobs, "points run at once (processes)")->check(CLI::Range(1u, 256u))->capture_default_str();
   sub->add_option("--out", o->out, "directory for the reports, logs and summary.csv")->required();
   sub->add_flag("--force", o->force, "replace an existing summary.csv and reports in --out");
+  sub->add_flag("--serve", o->serve, "sweep `pnmvp serve` points (policies x rate scales x systems x models)");
+  add_list(sub, "--policies", o->policies, "serve: KV policies (comma-separated; default all five)");
+  add_list(sub, "--rate-scales", o->rate_scales, "serve: arrival-rate scales (comma-separated)");
+  sub->add_option("--requests", o->requests, "serve: the first N requests of the workload (0: all)");
+  sub->add_option("--workload", o->workload, "serve: request trace (default: the shipped Mooncake trace)");
+  sub->add_option("--fidelity", o->fidelity, "serve: calibrated | detailed")
+      ->check(CLI::IsMember({"calibrated", "detailed"}))->capture_default_str();
+  sub->add_option("--slo-ttft-ms", o->slo_ttft_ms, "serve: TTFT objective of goodput")->check(finite_in(0, HUGE_VAL));
+  sub->add_option("--slo-tbt-ms", o->slo_tbt_ms, "serve: mean-TBT objective of goodput")->check(finite_in(0, HUGE_VAL));
   return [o]() -> int {
-    std::vector<std::string> ks = o->kernels;
-    if (ks.empty())
-      for (auto k : kernels::all_kernels()) ks.push_back(kernels::kernel_name(k));
-    for (const auto& k : ks) kernels::parse_kernel(k); // a typo fails before anything runs
     namespace fs = std::filesystem;
     const std::string csv_path = o->out + "/summary.csv";
     if (fs::exists(o->out) && !fs::is_directory(o->out))
       throw std::invalid_argument(fmt::format("--out {} exists and is not a directory", o->out));
     if (fs::exists(csv_path) && !o->force)
       throw std::invalid_argument(fmt::format("{} exists: pass --force to replace this sweep's results", csv_path));
-    fs::create_directories(o->out);
-    check_output_path(csv_path, "summary", true);
     std::vector<std::pair<std::string, std::string>> targets; // (flag, name)
     for (const auto& s : o->systems) targets.emplace_back("--system", s);
     for (const auto& p : o->platforms) targets.emplace_back("--platform", p);
     if (targets.empty()) targets.emplace_back("--system", kDefaultSystem);
     std::vector<Point> points;
-    for (const auto& [flag, p] : targets)
-      for (const auto& m : o->models)
-        for (const auto& k : ks)
-          for (uint32_t c : o->contexts) {
-            Point pt;
-            pt.flag = flag;
-            pt.target = p;
-            pt.model = m;
-            pt.kernel = k;
-            pt.context = c;
-            const std::string stem = o->out + "/" + safe(fmt::format("{}_{}_{}_{}", fs::path(p).stem().string(),
-                                                                    fs::path(m).stem().string(), k, c));
-            pt.report = stem + ".json";
-            pt.log = stem + ".log";
-            if (fs::exists(pt.report) && !o->force)
-              throw std::invalid_argument(fmt::format("{} exists: pass --force to replace it", pt.report));
-            points.push_back(pt);
-          }
+    auto add_point = [&](std::vector<std::string> args, const std::string& name, std::string label) {
+      Point pt;
+      const std::string stem = o->out + "/" + safe(name);
+      pt.report = stem + ".json";
+      pt.log = stem + ".log";
+      if (fs::exists(pt.report) && !o->force)
+        throw std::invalid_argument(fmt::format("{} exists: pass --force to replace it", pt.report));
+      for (const Point& q : points)
+        if (q.report == pt.report) throw std::invalid_argument(fmt::format("two grid points share {}", pt.report));
+      args.insert(args.end(), {"--report", pt.report, "--quiet", "--force"});
+      pt.args = std::move(args);
+      pt.label = std::move(label);
+      points.push_back(std::move(pt));
+    };
+    if (o->serve) {
+      std::vector<std::string> ps = o->policies;
+      if (ps.empty())
+        for (auto p : serving::all_policies()) ps.push_back(serving::policy_name(p));
+      for (const auto& p : ps) serving::parse_policy(p); // a typo fails before anything runs
+      if (!o->platforms.empty()) throw std::invalid_argument("--serve takes --systems, not --platforms");
+      for (const auto& [flag, t] : targets)
+        for (const auto& m : o->models)
+          for (const auto& p : ps)
+            for (double r : o->rate_scales) {
+              std::vector<std::string> a{"serve", "--system", t, "--model", m, "--policy", p, "--rate-scale",
+                                         fmt::format("{}", r), "--fidelity", o->fidelity, "--requests",
+                                         std::to_string(o->requests), "--slo-ttft-ms", fmt::format("{}", o->slo_ttft_ms),
+                                         "--slo-tbt-ms", fmt::format("{}", o->slo_tbt_ms)};
+              if (!o->workload.empty()) a.insert(a.end(), {"--workload", o->workload});
+              add_point(std::move(a), fmt::format("{}_{}_{}_rate{}", fs::path(t).stem().string(),
+                                                  fs::path(m).stem().string(), p, r),
+                        fmt::format("{} {} {} rate x{}", t, m, p, r));
+            }
+    } else {
+      std::vector<std::string> ks = o->kernels;
+      if (ks.empty())
+        for (auto k : kernels::all_kernels()) ks.push_back(kernels::kernel_name(k));
+      for (const auto& k : ks) kernels::parse_kernel(k); // a typo fails before anything runs
+      for (const auto& [flag, p] : targets)
+        for (const auto& m : o->models)
+          for (const auto& k : ks)
+            for (uint32_t c : o->contexts)
+              add_point({"run", flag, p, "--model", m, "--kernel", k, "--context", std::to_string(c), "--batch",
+                         std::to_string(o->batch), "--steps", std::to_string(o->steps), "--topk",
+                         std::to_string(o->topk), "--layers-simulated", std::to_string(o->layers_simulated), "--data",
+                         o->data},
+                        fmt::format("{}_{}_{}_{}", fs::path(p).stem().string(), fs::path(m).stem().string(), k, c),
+                        fmt::format("{} {} {} context {}", p, m, k, c));
+    }
+    fs::create_directories(o->out);
+    check_output_path(csv_path, "summary", true);
     const std::string exe = self_exe();
     const auto t0 = std::chrono::steady_clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
@@ -145,12 +245,9 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
     while (done < points.size()) {
       while (running < o->jobs && next < points.size()) {
         Point& pt = points[next];
-        pt.pid = spawn({exe, "run", pt.flag, pt.target, "--model", pt.model, "--kernel", pt.kernel, "--context",
-                        std::to_string(pt.context), "--batch", std::to_string(o->batch), "--steps",
-                        std::to_string(o->steps), "--topk", std::to_string(o->topk), "--layers-simulated",
-                        std::to_string(o->layers_simulated), "--data", o->data, "--report", pt.report, "--quiet",
-                        "--force"},
-                       pt.log);
+        std::vector<std::string> argv{exe};
+        argv.insert(argv.end(), pt.args.begin(), pt.args.end());
+        pt.pid = spawn(argv, pt.log);
         live[pt.pid] = next++;
         ++running;
       }
@@ -173,42 +270,20 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
       }
     }
     if (progress_shown) std::cerr << "\n";
-    // The summary: one row per point that produced a report.
-    std::vector<std::string> classes;
     std::vector<nlohmann::ordered_json> reports(points.size());
     for (size_t i = 0; i < points.size(); ++i) {
       if (points[i].status != 0) continue;
       std::ifstream in(points[i].report);
       reports[i] = nlohmann::ordered_json::parse(in);
-      for (auto& [k, v] : reports[i]["energy_breakdown_uj"].items())
-        if (std::find(classes.begin(), classes.end(), k) == classes.end()) classes.push_back(k);
     }
     std::ofstream csv(csv_path);
-    csv << "system,platform,model,kernel,context,batch,topk,tokens_per_s,step_latency_us,energy_per_token_uj,"
-           "link_bytes_per_token,dram_bandwidth_utilization,wall_s,report";
-    for (const auto& c : classes) csv << ",energy_" << c << "_uj";
-    csv << "\n";
-    for (size_t i = 0; i < points.size(); ++i) {
-      const auto& r = reports[i];
-      if (r.is_null()) continue;
-      csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(r["system"].get<std::string>()),
-                         csv_field(r["platform"].get<std::string>()),
-                         csv_field(r["model"].get<std::string>()), r["kernel"].get<std::string>(),
-                         r["context"].get<uint64_t>(), r["batch"].get<uint64_t>(), r["topk"].get<uint64_t>(),
-                         r["tokens_per_s"].get<double>(), r["step_latency_us"].get<double>(),
-                         r["energy_per_token_uj"].get<double>(), r["link_bytes_per_token"].get<double>(),
-                         r["dram_bandwidth_utilization"].get<double>(), r["wall_s"].get<double>(),
-                         csv_field(fs::path(points[i].report).filename().string()));
-      for (const auto& c : classes)
-        csv << "," << (r["energy_breakdown_uj"].contains(c) ? r["energy_breakdown_uj"][c].get<double>() : 0.0);
-      csv << "\n";
-    }
+    if (o->serve) write_serve_summary(csv, points, reports);
+    else write_run_summary(csv, points, reports);
     csv.close();
     std::cout << fmt::format("sweep: {} points in {:.1f} s, summary in {}\n", points.size(), elapsed(), csv_path);
     for (const auto& pt : points)
       if (pt.status != 0)
-        std::cerr << fmt::format("sweep: {} {} {} context {} failed (exit {}); see {}\n", pt.target, pt.model,
-                                 pt.kernel, pt.context, pt.status, pt.log);
+        std::cerr << fmt::format("sweep: {} failed (exit {}); see {}\n", pt.label, pt.status, pt.log);
     return failed ? 1 : 0;
   };
 }

@@ -87,6 +87,17 @@ CLI::Option* add_list(CLI::App* sub, const std::string& flag, std::vector<T>& ou
           while (std::getline(items, item, ',')) {
             if constexpr (std::is_same_v<T, std::string>) {
               out.push_back(item);
+            } else if constexpr (std::is_floating_point_v<T>) {
+              size_t used = 0;
+              double v = 0;
+              try {
+                v = std::stod(item, &used);
+              } catch (const std::exception&) {
+                used = 0;
+              }
+              if (used == 0 || used != item.size() || !std::isfinite(v) || !(v > 0))
+                throw CLI::ValidationError(flag, "'" + item + "' is not a finite number > 0");
+              out.push_back(static_cast<T>(v));
             } else {
               size_t used = 0;
               unsigned long long v = 0;
@@ -108,7 +119,7 @@ CLI::Option* add_list(CLI::App* sub, const std::string& flag, std::vector<T>& ou
   std::string dflt;
   for (const T& v : out) {
     if constexpr (std::is_same_v<T, std::string>) dflt += (dflt.empty() ? "" : ",") + v;
-    else dflt += (dflt.empty() ? "" : ",") + std::to_string(v);
+    else dflt += (dflt.empty() ? "" : ",") + CLI::detail::to_string(v);
   }
   if (!dflt.empty()) o->default_str(dflt);
   return o;
