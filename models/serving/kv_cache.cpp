@@ -25,12 +25,17 @@ KvCache::KvCache(uint32_t block_tokens, uint32_t prefix_block_tokens, uint64_t h
 }
 
 std::vector<int> KvCache::tiers_for(unsigned device) const {
-  switch (placement_) {
-  case Placement::hbm_only: return {0};
-  case Placement::hbm_then_cxl: return {0, 1 + int(device)};
-  case Placement::cxl_only: return {1 + int(device)};
-  }
-  return {};
+  std::vector<int> t;
+  if (placement_ != Placement::cxl_only) t.push_back(0);
+  if (placement_ != Placement::hbm_only)
+    for (size_t i = 0; i < cxl_cap_.size(); ++i) t.push_back(1 + int((device + i) % cxl_cap_.size()));
+  return t;
+}
+
+uint64_t KvCache::Seq::private_total() const {
+  uint64_t t = 0;
+  for (uint64_t b : private_blocks) t += b;
+  return t;
 }
 
 uint64_t KvCache::free_in(int tier) const {
@@ -112,9 +117,9 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
   };
   const std::vector<int> tiers = tiers_for(s.device);
   const uint64_t per_entry = pbt_ / bt_;
-  uint64_t priv_hbm = 0, priv_cxl = 0;
+  std::vector<uint64_t> priv(1 + cxl_cap_.size(), 0);
   uint64_t prefix_n = s.prefix.size();
-  const bool has_private = s.private_hbm_blocks + s.private_cxl_blocks > 0;
+  const bool has_private = s.private_total() > 0;
   // Prefix entries: whole prompt blocks with a hash id, contiguous from the
   // start, before any private block.
   if (prefix_caching_ && !has_private) {
@@ -147,7 +152,7 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
   }
   const uint64_t region = prefix_n * pbt_;
   if (tokens > region) {
-    const uint64_t have = s.private_hbm_blocks + s.private_cxl_blocks;
+    const uint64_t have = s.private_total();
     const uint64_t need_total = (tokens - region + bt_ - 1) / bt_;
     uint64_t need = need_total > have ? need_total - have : 0;
     for (int t : tiers) {
@@ -156,15 +161,15 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
       if (!got) continue;
       take(t, got);
       taken.push_back({t, got});
-      (t == 0 ? priv_hbm : priv_cxl) += got;
+      priv[t] += got;
       need -= got;
     }
     if (need) return rollback();
   }
   for (uint32_t id : new_entries) s.prefix.push_back(id);
   s.prefix_tokens = uint32_t(s.prefix.size() * pbt_);
-  s.private_hbm_blocks += priv_hbm;
-  s.private_cxl_blocks += priv_cxl;
+  s.private_blocks.resize(priv.size(), 0);
+  for (size_t t = 0; t < priv.size(); ++t) s.private_blocks[t] += priv[t];
   s.tokens = tokens;
   s.holds = true;
   // Entries whose block is now fully computed become findable.
@@ -177,8 +182,8 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
 }
 
 void KvCache::release(Seq& s) {
-  if (s.private_hbm_blocks) give(0, s.private_hbm_blocks);
-  if (s.private_cxl_blocks) give(1 + int(s.device), s.private_cxl_blocks);
+  for (size_t t = 0; t < s.private_blocks.size(); ++t)
+    if (s.private_blocks[t]) give(int(t), s.private_blocks[t]);
   for (uint32_t id : s.prefix) {
     Entry& e = entries_[id];
     if (--e.refs) continue;
@@ -209,9 +214,14 @@ KvSplit KvCache::split(const Seq& s) const {
   }
   const uint64_t region = std::min<uint64_t>(s.tokens, s.prefix.size() * pbt_);
   const uint64_t priv = s.tokens - region;
-  const uint64_t in_hbm = std::min<uint64_t>(priv, s.private_hbm_blocks * bt_);
-  k.hbm_tokens += in_hbm;
-  if (priv > in_hbm) k.cxl_tokens.at(s.device) += priv - in_hbm;
+  // Private tokens fill their blocks tier by tier (HBM, then the devices);
+  // only the last block of all is partly used.
+  uint64_t left = priv;
+  for (size_t t = 0; t < s.private_blocks.size() && left; ++t) {
+    const uint64_t n = std::min<uint64_t>(left, s.private_blocks[t] * bt_);
+    (t == 0 ? k.hbm_tokens : k.cxl_tokens[t - 1]) += n;
+    left -= n;
+  }
   return k;
 }
 
@@ -237,8 +247,8 @@ bool KvCache::could_fit(uint64_t tokens) const {
   const uint64_t blocks = (tokens + bt_ - 1) / bt_; // prefix entries are whole blocks of the prompt: no rounding
   switch (placement_) {
   case Placement::hbm_only: return blocks <= hbm_cap_;
-  case Placement::hbm_then_cxl: return blocks <= hbm_cap_ + *std::max_element(cxl_cap_.begin(), cxl_cap_.end());
-  case Placement::cxl_only: return blocks <= *std::max_element(cxl_cap_.begin(), cxl_cap_.end());
+  case Placement::hbm_then_cxl: return blocks <= hbm_cap_ + cxl_blocks();
+  case Placement::cxl_only: return blocks <= cxl_blocks();
   }
   return false;
 }

@@ -12,9 +12,11 @@
 //
 // Placement: each block lives in one tier. The placement of a run (from its
 // KV policy) is an ordered list of tiers tried in turn: HBM only, HBM then
-// CXL, or CXL only. A sequence's CXL blocks sit on one device, chosen at its
-// admission (the one with most free blocks); prefix blocks it shares may sit
-// on other devices.
+// CXL, or CXL only. A sequence's CXL blocks go to its own device, chosen at
+// its admission (the one with most free blocks), and spill to the other
+// devices in turn when it is full (a context longer than one device holds is
+// sharded across devices, each attending over its part); prefix blocks it
+// shares may sit on other devices.
 #pragma once
 
 #include <cstddef>
@@ -47,8 +49,8 @@ public:
     std::vector<uint32_t> prefix;        // prefix-block entries it references, in prompt order
     uint32_t prefix_tokens = 0;          // tokens of those entries
     uint64_t tokens = 0;                 // tokens of KV held (prefix + private)
-    uint64_t private_hbm_blocks = 0;
-    uint64_t private_cxl_blocks = 0;
+    std::vector<uint64_t> private_blocks; // per tier (0: HBM, 1 + d: device d)
+    uint64_t private_total() const;
     bool holds = false;                  // has anything allocated
   };
 

@@ -315,11 +315,12 @@ bool Simulator::iteration() {
     } else {
       ++decode;
       ++w.decode_sequences;
+      const uint64_t sparse = cfg_.sparse_attention ? cfg_.topk : UINT64_MAX;
       switch (policy_) {
       case Policy::hbm:
-      case Policy::rdma_pool:
-      case Policy::cxl_recall: w.decode_hbm_tokens.push_back(ctx); break; // recall: the GPU attends after the read-back
-      case Policy::pnm: w.decode_hbm_tokens.push_back(b.hbm_tokens); break;
+      case Policy::rdma_pool: w.decode_hbm_tokens.push_back(std::min(ctx, sparse)); break;
+      case Policy::cxl_recall: w.decode_hbm_tokens.push_back(ctx); break; // the GPU attends after the read-back
+      case Policy::pnm: w.decode_hbm_tokens.push_back(std::min(b.hbm_tokens, sparse)); break;
       case Policy::pnm_select: w.decode_hbm_tokens.push_back(std::min<uint64_t>(ctx, cfg_.topk)); break;
       }
       for (unsigned d = 0; d < ndev && uses_devices(); ++d) {

@@ -112,6 +112,9 @@ struct ServeConfig {
   uint32_t block_tokens = 16;         // KV allocation unit
   uint32_t prefix_block_tokens = 512; // tokens per hash id (Mooncake)
   uint32_t topk = 2048;               // pnm-select (and pnm with top-k): tokens kept per step
+  // The model's attention is top-k sparse (DeepSeek-V3.2's DSA): the GPU's
+  // decode attention over HBM-resident KV reads min(context, topk) tokens.
+  bool sparse_attention = false;
   // Memory, in bytes (the caller derives them from the GPU, model and devices).
   uint64_t kv_bytes_per_token = 0;    // all layers
   uint64_t hbm_kv_bytes = 0;          // HBM left for KV

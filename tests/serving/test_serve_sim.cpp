@@ -357,3 +357,26 @@ TEST(ServeReport, CsvHasOneRowPerRequestAndTraceIsValidJson) {
   EXPECT_EQ(decode, 1u);
   EXPECT_THROW(write_serve_trace(trace, false, r, "test"), std::runtime_error); // never replaced without asking
 }
+
+TEST(KvCache, LongContextShardsAcrossDevices) {
+  KvCache kv(16, 512, 0, {10, 10, 10}, Placement::cxl_only, false);
+  KvCache::Seq s;
+  kv.place(s);
+  ASSERT_TRUE(kv.grow(s, 400, {}, 400)); // 25 blocks: more than one device holds
+  const KvSplit k = kv.split(s);
+  EXPECT_EQ(k.cxl_total(), 400u);
+  for (uint64_t t : k.cxl_tokens) EXPECT_GT(t, 0u);
+  EXPECT_TRUE(kv.could_fit(480));
+  EXPECT_FALSE(kv.could_fit(481));
+  kv.release(s);
+  EXPECT_EQ(kv.cxl_used_blocks(), 0u);
+}
+
+TEST(ServeSim, SparseAttentionReadsTopkFromHbm) {
+  FakeBackend be(0);
+  ServeConfig c = config(Policy::hbm, 100000);
+  c.sparse_attention = true;
+  c.topk = 64;
+  simulate({req(0, 0, 500, 3)}, c, be);
+  EXPECT_EQ(be.last_work.decode_hbm_tokens.at(0), 64u);
+}
