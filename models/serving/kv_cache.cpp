@@ -91,7 +91,6 @@ uint64_t KvCache::match_prefix(Seq& s, const std::vector<uint64_t>& hash_ids, si
   s.prefix_tokens = uint32_t(s.prefix.size() * pbt_);
   s.tokens = s.prefix_tokens;
   s.holds = s.holds || !s.prefix.empty();
-  hit_tokens_ += s.prefix_tokens;
   return s.prefix_tokens;
 }
 
@@ -108,12 +107,20 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
     }
     return false;
   };
-  // Finds room for `blocks` in one tier (entries) or across the tiers in
-  // order (private blocks), evicting cached prefix blocks of a tier first.
-  auto room = [&](int tier, uint64_t blocks) {
-    while (free_in(tier) < blocks && evict_one(tier)) {
+  // Free space is used first, in tier order; cached prefix blocks are evicted
+  // (tier by tier, least recently used first) only when every tier of the
+  // placement is full, so a full HBM spills to CXL instead of emptying the
+  // cache.
+  auto evict_for = [&](const std::vector<int>& ts, uint64_t blocks, bool one_tier) -> int {
+    for (int t : ts)
+      if (free_in(t) >= blocks) return t;
+    for (int t : ts) {
+      while (free_in(t) < blocks && evict_one(t)) {
+      }
+      if (free_in(t) >= blocks) return t;
+      if (!one_tier) blocks -= free_in(t); // what this tier can take
     }
-    return free_in(tier);
+    return -1;
   };
   const std::vector<int> tiers = tiers_for(s.device);
   const uint64_t per_entry = pbt_ / bt_;
@@ -124,12 +131,7 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
   // start, before any private block.
   if (prefix_caching_ && !has_private) {
     while (prefix_n < hash_ids.size() && (prefix_n + 1) * pbt_ <= prompt_tokens && prefix_n * pbt_ < tokens) {
-      int where = -1;
-      for (int t : tiers)
-        if (room(t, per_entry) >= per_entry) {
-          where = t;
-          break;
-        }
+      const int where = evict_for(tiers, per_entry, true);
       if (where < 0) return rollback();
       take(where, per_entry);
       taken.push_back({where, per_entry});
@@ -155,9 +157,12 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
     const uint64_t have = s.private_total();
     const uint64_t need_total = (tokens - region + bt_ - 1) / bt_;
     uint64_t need = need_total > have ? need_total - have : 0;
+    uint64_t free_total = 0;
+    for (int t : tiers) free_total += free_in(t);
+    if (free_total < need) evict_for(tiers, need, false); // make room by eviction only when short
     for (int t : tiers) {
       if (!need) break;
-      const uint64_t got = std::min(need, room(t, need));
+      const uint64_t got = std::min(need, free_in(t));
       if (!got) continue;
       take(t, got);
       taken.push_back({t, got});

@@ -77,7 +77,6 @@ public:
   uint64_t cxl_used_blocks() const;
   uint64_t cxl_blocks() const;
   uint64_t cached_blocks() const; // blocks of unreferenced prefix entries (evictable)
-  uint64_t prefix_hits_tokens() const { return hit_tokens_; }
   uint64_t evictions() const { return evictions_; }
   uint32_t block_tokens() const { return bt_; }
   // Whether a new sequence could ever fit `tokens` (empty memory).
@@ -112,7 +111,7 @@ private:
   std::unordered_map<uint64_t, uint32_t> by_hash_;
   std::vector<std::list<uint32_t>> lru_;   // per tier: unreferenced indexed entries, oldest first
   std::vector<uint64_t> cached_blocks_;    // per tier
-  uint64_t hit_tokens_ = 0, evictions_ = 0;
+  uint64_t evictions_ = 0;
 };
 
 } // namespace pnm::serving

@@ -233,11 +233,10 @@ bool Simulator::admit_next(uint32_t& budget, std::vector<std::pair<Live*, uint32
         return true;
       }
     } else {
-      const uint64_t hit = kv_.match_prefix(l->kv, r.hash_ids, max_blocks);
-      if (l->first_admission) l->res->cached_tokens = hit;
-      out_.prefix_hit_tokens += hit;
+      kv_.match_prefix(l->kv, r.hash_ids, max_blocks);
     }
   }
+  const uint64_t hit = l->kv.tokens; // referenced cached blocks (counted once admitted)
   const uint64_t remaining = l->target - l->kv.tokens;
   uint64_t n = cfg_.chunked_prefill ? std::min<uint64_t>(remaining, budget) : remaining;
   if (!cfg_.chunked_prefill && n > budget && !(sched.empty() && budget == cfg_.max_batched_tokens)) {
@@ -249,6 +248,8 @@ bool Simulator::admit_next(uint32_t& budget, std::vector<std::pair<Live*, uint32
     kv_.release(l->kv); // cached blocks it referenced stay cached
     return false;
   }
+  if (l->first_admission) l->res->cached_tokens = hit;
+  out_.prefix_hit_tokens += hit;
   l->first_admission = false;
   if (l->res->scheduled_ms < 0) l->res->scheduled_ms = now_ms_;
   waiting_.pop_front();
