@@ -380,3 +380,19 @@ TEST(ServeSim, SparseAttentionReadsTopkFromHbm) {
   simulate({req(0, 0, 500, 3)}, c, be);
   EXPECT_EQ(be.last_work.decode_hbm_tokens.at(0), 64u);
 }
+
+TEST(KvCache, FullHbmSpillsToCxlBeforeEvictingTheCache) {
+  KvCache kv(16, 64, 8, {100}, Placement::hbm_then_cxl, true);
+  KvCache::Seq a, b;
+  kv.place(a);
+  ASSERT_TRUE(kv.grow(a, 128, {1, 2}, 128)); // fills HBM with two prefix blocks
+  kv.release(a);
+  EXPECT_EQ(kv.cached_blocks(), 8u);
+  kv.place(b);
+  ASSERT_TRUE(kv.grow(b, 160, {}, 160));
+  EXPECT_EQ(kv.evictions(), 0u);
+  EXPECT_EQ(kv.split(b).cxl_total(), 160u);
+  // The cache still serves a hit.
+  KvCache::Seq c;
+  EXPECT_EQ(kv.match_prefix(c, {1, 2, 3}, 3), 128u);
+}
