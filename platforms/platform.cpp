@@ -1,3 +1,4 @@
+#include "common/input_file.h"
 #include "platform.h"
 
 #include "common/resources.h"
@@ -19,6 +20,14 @@ std::string platforms_dir() { return resources::platforms_dir(); }
 
 std::string resolve_platform(const std::string& name) {
   if (is_file(name)) return name;
+  struct stat st {};
+  if (name.find('/') != std::string::npos && ::stat(name.c_str(), &st) == 0) {
+    try { // it exists but is no regular file: say what it is
+      check_input_file(name, "config file", kMaxConfigBytes);
+    } catch (const InputFileError& e) {
+      throw ConfigError(e.what());
+    }
+  }
   for (const std::string& cand : {platforms_dir() + "/" + name, platforms_dir() + "/" + name + ".json"})
     if (is_file(cand)) return cand;
   throw ConfigError(fmt::format("platform '{}': no such file (nor in {})", name, platforms_dir()));

@@ -163,7 +163,8 @@ SystemConfig select_system(const std::string& system, const std::string& platfor
     std::string path;
     try {
       path = resolve_platform(name);
-    } catch (const ConfigError&) {
+    } catch (const ConfigError& e) {
+      if (std::string(e.what()).find("no such file") == std::string::npos) throw;
       throw ConfigError(fmt::format("system '{}': no such file (nor in {})", name, platforms_dir()));
     }
     return load_system(path);

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "input_file.h"
 
 #include <cmath>
 #include <fmt/format.h>
@@ -50,6 +51,11 @@ ConfigNode::ConfigNode(std::shared_ptr<ParamLog> params, std::string file, const
 }
 
 ConfigNode ConfigNode::load_file(const std::string& file) {
+  try {
+    check_input_file(file, "config file", kMaxConfigBytes);
+  } catch (const InputFileError& e) {
+    throw ConfigError(e.what());
+  }
   std::ifstream in(file);
   if (!in) throw ConfigError(fmt::format("{}: cannot open config file", file));
   std::stringstream ss;

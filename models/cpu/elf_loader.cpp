@@ -1,5 +1,7 @@
 #include "elf_loader.h"
 
+#include "common/input_file.h"
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -50,6 +52,11 @@ ElfImage read_elf32_riscv(const std::string& path) {
   }
   if (std::filesystem::is_directory(path, ec)) {
     fail(path, "is a directory, not a firmware ELF");
+  }
+  try {
+    check_input_file(path, "firmware ELF", kMaxElfBytes);
+  } catch (const InputFileError& e) {
+    fail(path, e.what());
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {

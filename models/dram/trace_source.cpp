@@ -1,5 +1,7 @@
 #include "trace_source.h"
 
+#include "common/input_file.h"
+
 #include <cctype>
 #include <cstring>
 #include <fmt/format.h>
@@ -7,7 +9,13 @@
 namespace pnm::dram {
 
 TraceFileSource::TraceFileSource(const std::string& path, uint64_t capacity_bytes)
-    : path_(path), in_(path), capacity_(capacity_bytes) {
+    : path_(path), capacity_(capacity_bytes) {
+  try {
+    check_input_file(path, "DRAM trace", kMaxTraceBytes);
+  } catch (const InputFileError& e) {
+    throw TraceError(e.what());
+  }
+  in_.open(path);
   if (!in_) throw TraceError(fmt::format("{}: cannot open trace file", path));
 }
 

@@ -1,5 +1,7 @@
 #include "serving/request_trace.h"
 
+#include "common/input_file.h"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +21,7 @@ namespace {
 }
 
 std::ifstream open_trace(const std::string& path) {
+  check_input_file(path, "request trace", kMaxTraceBytes);
   std::ifstream in(path);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open trace file", path));
   return in;

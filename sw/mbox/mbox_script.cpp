@@ -1,6 +1,8 @@
 // Mailbox script parser (format in mbox_script.h).
 #include "mbox/mbox_script.h"
 
+#include "common/input_file.h"
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -180,6 +182,11 @@ std::vector<ScriptCommand> load_script(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) {
     // an ifstream opens a directory and then reads nothing: an empty script, silently
     throw ScriptError(fmt::format("cannot read mailbox script \"{}\": is a directory", path));
+  }
+  try {
+    check_input_file(path, "mailbox script", kMaxConfigBytes);
+  } catch (const InputFileError& e) {
+    throw ScriptError(e.what());
   }
   std::ifstream f(path, std::ios::binary);
   if (!f) {

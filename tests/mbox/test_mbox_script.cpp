@@ -188,7 +188,7 @@ TEST(mboxScript, LoadScriptErrorsNameThePath) {
     ADD_FAILURE() << "missing file loaded";
   } catch (const ScriptError& e) {
     const std::string msg = e.what();
-    EXPECT_NE(msg.find("cannot open mailbox script \"" + missing + "\""), std::string::npos) << msg;
+    EXPECT_NE(msg.find("cannot open mailbox script '" + missing + "'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("No such file"), std::string::npos) << msg;
     EXPECT_EQ(e.line(), 0u);
   }

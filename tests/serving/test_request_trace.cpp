@@ -112,7 +112,7 @@ TEST(Workload, BadMooncakeLinesAreNamedByFileAndLine) {
       R"({"timestamp": 10, "input_length": 600, "output_length": 5, "hash_ids": [1, 2]})" "\n" + ok + "\n");
   EXPECT_NE(error_of(late).find("late.jsonl:2: timestamp 0 is earlier"), std::string::npos) << error_of(late);
   EXPECT_NE(error_of(write_text("empty.jsonl", "\n\n")).find("neither a Mooncake"), std::string::npos);
-  EXPECT_NE(error_of("/nonexistent/trace.jsonl").find("cannot open trace file"), std::string::npos);
+  EXPECT_NE(error_of("/nonexistent/trace.jsonl").find("cannot open request trace '/nonexistent/trace.jsonl'"), std::string::npos);
 }
 
 TEST(Workload, AzureCsvReadsAndRefusesBadRows) {
@@ -186,4 +186,18 @@ TEST(Workload, SyntheticArrivalsHaveTheAskedRateAndBurstiness) {
   bad.arrivals = SyntheticOptions::Arrivals::gamma;
   bad.gamma_cv = 0;
   EXPECT_THROW(synthesize(bad), std::invalid_argument);
+}
+
+TEST(Workload, DevicesAndFoldersAreRefusedBeforeReading) {
+  auto error_of = [](const std::string& path) {
+    try {
+      pnm::serving::read_trace(path);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // /dev/zero would never end; a folder reads as empty.
+  EXPECT_NE(error_of("/dev/zero").find("request trace '/dev/zero': is not a regular file"), std::string::npos);
+  EXPECT_NE(error_of("/tmp").find("is a directory"), std::string::npos);
 }
