@@ -501,11 +501,25 @@ JobPlan synthetic_plan(const AttentionJob& job) {
   if (!job.reads_v()) return p;
   p.v_rows.resize(job.kv_heads);
   const uint64_t items = job.items(), k = job.k_eff();
+  // Each query head of a GQA group selects its own k items (one in each of
+  // k equal strides, at a hashed offset per head), as real data does: the V
+  // rows fetched are their union, so the V traffic matches a functional
+  // run's (independent selections overlap about as much as random data's).
+  std::vector<uint64_t> chosen;
   for (uint32_t h = 0; h < job.kv_heads; ++h) {
+    chosen.clear();
+    for (uint32_t g = 0; g < job.group(); ++g) {
+      const uint64_t q = uint64_t{h} * job.group() + g;
+      for (uint64_t i = 0; i < k; ++i) {
+        const uint64_t lo = i * items / k, hi = (i + 1) * items / k; // hi > lo since k <= items
+        chosen.push_back(lo + mix((q << 32) ^ i) % (hi - lo));
+      }
+    }
+    std::sort(chosen.begin(), chosen.end());
+    chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
     std::vector<uint32_t>& rows = p.v_rows[h];
-    for (uint64_t i = 0; i < k; ++i) {
-      const uint64_t lo = i * items / k, hi = (i + 1) * items / k; // hi > lo since k <= items
-      const uint64_t item = lo + mix((uint64_t{h} << 32) ^ i) % (hi - lo);
+    uint64_t per_item_tokens = 1;
+    for (uint64_t item : chosen) {
       if (!job.pages()) {
         rows.push_back(static_cast<uint32_t>(item));
       } else {
@@ -513,7 +527,10 @@ JobPlan synthetic_plan(const AttentionJob& job) {
         for (uint64_t t = item * job.page_tokens; t < t1; ++t) rows.push_back(static_cast<uint32_t>(t));
       }
     }
-    for (uint32_t g = 0; g < job.group(); ++g) p.attended[h * job.group() + g] = rows.size();
+    if (job.pages()) per_item_tokens = job.page_tokens;
+    // Every query head attends over its own k items.
+    const uint64_t attended = std::min<uint64_t>(k * per_item_tokens, job.seq_len);
+    for (uint32_t g = 0; g < job.group(); ++g) p.attended[h * job.group() + g] = attended;
   }
   return p;
 }

@@ -129,3 +129,22 @@ TEST(DecodeRun, BadInputIsAClearError) {
   c.model = "no-such-model";
   EXPECT_THROW(run_decode(c), pnm::ConfigError);
 }
+
+// Issue #17 item 6: a timing-only run moves the same bytes as a functional
+// one. Each query head of a GQA group selects its own top-k tokens, so the V
+// rows fetched are their union; the timing-only stand-in draws one selection
+// per query head too. Llama-3.1-8B's 4 query heads per KV head, at 4K.
+TEST(DecodeRun, TimingOnlyTopkMatchesFunctionalWithinTwoPercent) {
+  for (Kernel k : {Kernel::pnm_topk, Kernel::pnm_select}) {
+    DecodeRunConfig c;
+    c.model = "llama-3.1-8b";
+    c.context = 4096;
+    c.kernel = k;
+    c.data = DecodeRunConfig::Data::functional;
+    const double functional = run_decode(c)["tokens_per_s"].get<double>();
+    c.data = DecodeRunConfig::Data::timing;
+    const double timing = run_decode(c)["tokens_per_s"].get<double>();
+    EXPECT_NEAR(timing / functional, 1.0, 0.02) << kernels::kernel_name(k) << ": timing " << timing
+                                                << " functional " << functional;
+  }
+}
