@@ -229,6 +229,12 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   const Snapshot s1 = snapshot(sys, &tree);
   if (!cfg.stats_path.empty()) write_report(cfg.stats_path, stats_document(tree));
   if (trace) {
+    // The window is over: what the teardown does (the firmware releasing the
+    // tenant) is not traced.
+    sys.dev.engine->on_job_done = nullptr;
+    sys.host.on_mem_transfer = nullptr;
+    sys.dev.on_firmware_line = nullptr;
+    session.on_layer = nullptr;
     if (trace->dropped())
       log::warn("run", "trace: {} events beyond the first {} were dropped", trace->dropped(), trace->events());
     trace->close();

@@ -83,6 +83,9 @@ DecodeSession::DecodeSession(const DecodeSessionConfig& cfg)
     const uint64_t left = drv_->tenant.bytes() - drv_->tenant.used_bytes();
     const sw::Buffer all = drv_->tenant.alloc(left / kLine * kLine, kLine);
     free_[all.dpa] = left / kLine * kLine;
+    // The sequences' work starts with the firmware idle: it may still be
+    // finishing set-up commands it has already answered.
+    while (!sys_->dev.controller->asleep()) b.sleep_ns(100);
   };
   sc_core::sc_start();
   sanitizer_back_on_main_stack();

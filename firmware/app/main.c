@@ -253,6 +253,9 @@ static void serve_queues(void) {
       }
     }
     if (mailbox_waiting()) {
+      /* A doorbell the host rang before this command (e.g. the last CQ head
+       * before Destroy Queue) is taken first, while its queue exists. */
+      take_doorbells();
       serve_mailbox(); /* between jobs, so mailbox commands are not starved */
       progress = 1;
     }

@@ -65,6 +65,21 @@ BusResult ControllerCore::transport(bool write, uint32_t addr, void* data, unsig
   }
   const bool to_dram = addr >= PNM_DRAM_WINDOW_BASE &&
                        addr - PNM_DRAM_WINDOW_BASE < PNM_DRAM_WINDOW_SIZE_BYTES;
+  // A device register access happens at the core's own time: SystemC time
+  // is first brought up to it (the quantum keeper's sync on I/O), so the
+  // firmware sees a doorbell or status change when it happens, not at the
+  // next quantum boundary, and what it writes takes effect on time. DRAM
+  // accesses stay decoupled (annotated delay only).
+  uint64_t offset_ps = 0; // of this access from the present SystemC time
+  if (!to_dram) {
+    const uint64_t at_ps = run_start_ps_ + delay_ps;
+    const uint64_t now_ps = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5);
+    if (at_ps > now_ps) sc_core::wait(sc_core::sc_time(static_cast<double>(at_ps - now_ps), sc_core::SC_PS));
+  } else {
+    const uint64_t now_ps = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5);
+    const uint64_t at_ps = run_start_ps_ + delay_ps;
+    offset_ps = at_ps > now_ps ? at_ps - now_ps : 0;
+  }
   tlm::tlm_generic_payload tx;
   tx.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
   tx.set_address(to_dram ? window_base_ + (addr - PNM_DRAM_WINDOW_BASE) : addr);
@@ -72,9 +87,9 @@ BusResult ControllerCore::transport(bool write, uint32_t addr, void* data, unsig
   tx.set_data_length(size);
   tx.set_streaming_width(size);
   tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  sc_core::sc_time delay(static_cast<double>(delay_ps), sc_core::SC_PS);
+  sc_core::sc_time delay(static_cast<double>(offset_ps), sc_core::SC_PS);
   (to_dram ? mem_socket : mmio_socket)->b_transport(tx, delay);
-  delay_ps = static_cast<uint64_t>(delay.to_seconds() * 1e12 + 0.5);
+  delay_ps += static_cast<uint64_t>(delay.to_seconds() * 1e12 + 0.5) - offset_ps; // what the access took
   if (tx.get_response_status() != tlm::TLM_OK_RESPONSE) {
     log::warn(name(), "bus error: {} of {} bytes at 0x{:08x} ({})", write ? "store" : "load", size,
               addr, tx.get_response_string());
@@ -94,17 +109,23 @@ void ControllerCore::run_thread() {
         core_.raise_irq(line);
         pending_irqs_ &= ~(1u << line);
       }
+    run_start_ps_ = now_ps;
     RunResult r = core_.run(quantum_);
     if (r.reason == StopReason::wfi && r.instructions == 0) {
       // Asleep and nothing wakes it yet: wait for an interrupt or the timer,
       // without running the host CPU.
       const uint64_t timer = core_.next_timer_ps();
+      asleep_ = true;
       if (timer == UINT64_MAX) sc_core::wait(irq_event_);
       else sc_core::wait(sc_time(static_cast<double>(timer > now_ps ? timer - now_ps : 0), SC_PS), irq_event_);
+      asleep_ = false;
       continue;
     }
-    // Temporal decoupling: the quantum ran ahead; catch SystemC time up.
-    sc_core::wait(sc_time(static_cast<double>(r.elapsed_ps), SC_PS));
+    // Temporal decoupling: the quantum ran ahead; catch SystemC time up (less
+    // what device-register accesses already synchronised).
+    const uint64_t end_ps = run_start_ps_ + r.elapsed_ps;
+    const uint64_t at_ps = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5);
+    if (end_ps > at_ps) sc_core::wait(sc_time(static_cast<double>(end_ps - at_ps), SC_PS));
     if (r.reason == StopReason::exit) {
       log::info(name(), "firmware exited with code {} after {} instructions", r.exit_code,
                 core_.stats().instructions);

@@ -34,6 +34,9 @@ public:
   void raise_irq(unsigned line);
 
   RiscvCore& core() { return core_; }
+  // Asleep in wfi with nothing pending: the firmware has finished what it was
+  // given (hosts wait for this before a measured window).
+  bool asleep() const { return asleep_ && !pending_irqs_; }
   bool finished() const { return finished_; }
   const sc_core::sc_event& finished_event() const { return finished_event_; }
   uint64_t dram_window_base() const { return window_base_; }
@@ -50,6 +53,8 @@ private:
   uint64_t quantum_;
   uint64_t window_base_ = 0;
   uint32_t pending_irqs_ = 0;
+  uint64_t run_start_ps_ = 0; // SystemC time at the start of the running quantum
+  bool asleep_ = false;
   bool finished_ = false;
   sc_core::sc_event irq_event_;
   sc_core::sc_event finished_event_;
