@@ -135,6 +135,10 @@ CalibratedDeviceCost calibrate(const CalibrateConfig& cfg) {
     if (batches.empty()) batches = db;
     if (contexts.empty()) contexts = dc;
   }
+  // Top-k kernels change slope where the context passes k (below it they
+  // keep every token): k is a grid context whenever it falls inside.
+  if (uses_topk(cfg.kernel) && cfg.contexts.empty() && cfg.topk > contexts.front() && cfg.topk < contexts.back())
+    contexts.push_back(cfg.topk);
   std::sort(batches.begin(), batches.end());
   batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
   std::sort(contexts.begin(), contexts.end());

@@ -39,13 +39,16 @@ struct CalibrateConfig {
   // The grid (each at least two values; contexts >= 2). Empty: the default
   // grid for the model (default_grid()).
   std::vector<uint32_t> batches, contexts;
-  uint64_t bulk_bytes = 4ull << 20; // bytes streamed to measure the bulk write and read rates
+  // Bytes streamed to measure the bulk write and read rates: enough for a
+  // millisecond or more, so refreshes (issued in bursts) average out.
+  uint64_t bulk_bytes = 64ull << 20;
   // One line per grid point (point, simulated ns, wall s); none when empty.
   std::function<void(const std::string&)> progress;
 };
 
 // The default grid: batch {1, 4} x context {1K, longest / 8, longest} (the
 // model's longest context; 1K becomes longest / 16 for short models).
+// calibrate() adds k for pnm-topk and pnm-select when it falls inside.
 void default_grid(const kernels::ModelShape& m, std::vector<uint32_t>& batches, std::vector<uint32_t>& contexts);
 
 // Measures the table: for each (batch, context), `batch` sequences admitted
