@@ -144,12 +144,12 @@ CalibratedDeviceCost calibrate(const CalibrateConfig& cfg) {
   std::sort(contexts.begin(), contexts.end());
   contexts.erase(std::unique(contexts.begin(), contexts.end()), contexts.end());
   if (batches.size() < 2 || contexts.size() < 2)
-    throw std::invalid_argument("calibrate: the grid needs at least two batch sizes and two contexts");
+    throw std::invalid_argument("calibrate: the grid needs at least two batch sizes (--batch) and two contexts (--context)");
   if (batches.front() < 1 || batches.back() > 4095)
-    throw std::invalid_argument(fmt::format("calibrate: batch sizes must be in [1, 4095] (the job queue), got {}..{}",
+    throw std::invalid_argument(fmt::format("calibrate: --batch sizes must be in [1, 4095] (the job queue), got {}..{}",
                                             batches.front(), batches.back()));
   if (contexts.front() < 2 || contexts.back() > (1u << 24) - 1)
-    throw std::invalid_argument(fmt::format("calibrate: contexts must be in [2, {}], got {}..{}", (1u << 24) - 1,
+    throw std::invalid_argument(fmt::format("calibrate: --context values must be in [2, {}], got {}..{}", (1u << 24) - 1,
                                             contexts.front(), contexts.back()));
   const uint32_t topk = uses_topk(cfg.kernel) ? cfg.topk : 0;
   if (uses_topk(cfg.kernel) && (topk < 1 || topk > (1u << 24)))
