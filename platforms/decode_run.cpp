@@ -7,6 +7,7 @@
 #include "common/trace_writer.h"
 #include "decode_session.h"
 #include "host_system.h"
+#include "system_snapshot.h"
 #include <pnmvp/hw/device_map.h>
 
 #include <fmt/format.h>
@@ -28,41 +29,8 @@ constexpr uint64_t kGranule = 2 * kMiB; // tenant granule (pnm_tenants.h)
 // The figures the report needs, read from a snapshot of the system's stats
 // tree at the start and at the end of the measured window (after set-up, so
 // booting and tenant/queue creation are not charged to the tokens).
-struct Snapshot {
-  double ns = 0;
-  dram::DramEnergy dram;
-  double dram_bytes = 0;
-  double link_pj = 0, link_wire_bits = 0;
-  double host_bytes = 0;
-  double engine_compute_pj = 0, sram_pj = 0;
-  double controller_pj = 0;
-  double instructions = 0;
-  double engine_jobs = 0;
-};
-
-Snapshot snapshot(HostSystem& sys, StatGroup* keep = nullptr) {
-  const SystemConfig& sc = sys.system().config();
-  const std::string dev = "devices/" + sc.devices.front().name + "/";
-  const std::string port = "hosts/" + sc.hosts.at(sc.devices.front().host).name + "/ports/" + sc.devices.front().name + "/";
-  StatGroup t = sys.system().stats();
-  auto v = [&](const std::string& path) { return t.value_at(path); };
-  Snapshot s;
-  s.ns = v("time_ns");
-  const std::string e = dev + "dram/energy_pj/";
-  s.dram = {v(e + "act"), v(e + "pre"), v(e + "rd"), v(e + "wr"), v(e + "ref"), v(e + "bg_active"),
-            v(e + "bg_precharged"), v(e + "io")};
-  s.dram_bytes = v(dev + "dram/bytes_read") + v(dev + "dram/bytes_written");
-  s.link_pj = v(dev + "cxl/link/down/energy_pj") + v(dev + "cxl/link/up/energy_pj");
-  s.link_wire_bits = 8 * (v(dev + "cxl/link/down/wire_bytes") + v(dev + "cxl/link/up/wire_bytes"));
-  s.host_bytes = v(port + "mem_bytes_read") + v(port + "mem_bytes_written") + v(port + "io_bytes");
-  s.sram_pj = v(dev + "engine/energy_pj/sram");
-  s.engine_compute_pj = v(dev + "engine/energy_pj/total") - s.sram_pj;
-  s.controller_pj = v(dev + "controller/energy_pj");
-  s.instructions = v(dev + "controller/instructions");
-  s.engine_jobs = v(dev + "engine/jobs_done") + v(dev + "engine/jobs_failed");
-  if (keep) *keep = std::move(t);
-  return s;
-}
+using Snapshot = SystemSnapshot;
+Snapshot snapshot(HostSystem& sys, StatGroup* keep = nullptr) { return system_snapshot(sys, keep); }
 
 uint64_t next_pow2(uint64_t x) {
   uint64_t p = 1;

@@ -248,6 +248,40 @@ void DecodeSession::release(SeqId id) {
   seqs_.erase(it);
 }
 
+void DecodeSession::advance(SeqId id, uint32_t tokens) {
+  if (cfg_.functional)
+    throw std::logic_error("advance: only timing-only sessions can grow a context without simulating it");
+  auto it = seqs_.find(id);
+  if (it == seqs_.end()) throw std::invalid_argument(fmt::format("advance: no sequence {}", id));
+  Seq& s = *it->second;
+  if (uint64_t{s.context} + tokens > s.reserve)
+    throw std::length_error(fmt::format("advance: sequence {} at {} tokens cannot grow by {} beyond the {} it reserved",
+                                        id, s.context, tokens, s.reserve));
+  s.context += tokens;
+  for (kernels::LayerKv& kv : s.layers) kv.seq_len = s.context;
+}
+
+double DecodeSession::bulk_transfer(bool write, uint64_t bytes) {
+  // Whole KiB: the host streams 1 KiB blocks (a line per channel).
+  const uint64_t lines = std::max<uint64_t>(1, (bytes + 1023) / 1024) * (1024 / kLine);
+  const uint64_t dpa = take_extent(lines * kLine);
+  double ns = 0;
+  try {
+    call([&](sw::Backend& b) {
+      const double t0 = b.now_ns();
+      const HostBridge::MixCount n = sys_->host.mem_stream_lines(drv_->dev.hpa(dpa), lines, write ? 0 : 1, write ? 1 : 0,
+                                                                  host_config().kernel_lines_in_flight());
+      if (!n.ok) throw std::runtime_error("bulk transfer: the device answered a CXL.mem access with an error");
+      ns = b.now_ns() - t0;
+    });
+  } catch (...) {
+    free_extent(dpa, lines * kLine);
+    throw;
+  }
+  free_extent(dpa, lines * kLine);
+  return ns;
+}
+
 uint32_t DecodeSession::context(SeqId id) const {
   auto it = seqs_.find(id);
   if (it == seqs_.end()) throw std::invalid_argument(fmt::format("no sequence {}", id));

@@ -77,6 +77,16 @@ public:
   // the kernel attends over every token so far. Each context grows by one.
   StepResult step(const std::vector<SeqId>& batch);
   void release(SeqId id);
+  // Timing-only sessions: the sequence's context grows by `tokens` without
+  // simulating them (steps another model costed); the rows are then there
+  // as the steps would have left them (timing-only KV has no values).
+  // std::logic_error on a functional session, std::length_error beyond the
+  // reservation.
+  void advance(SeqId id, uint32_t tokens);
+  // The host streams `bytes` (rounded up to whole KiB) to (write) or from the
+  // device's free memory over CXL.mem with its kernel's lines in flight, as
+  // prefill writing KV or a prefix read back does; returns the simulated ns.
+  double bulk_transfer(bool write, uint64_t bytes);
 
   uint32_t context(SeqId id) const;     // tokens of KV now
   uint32_t kv_stride(SeqId id) const;   // rows from one KV head to the next (>= the reservation)

@@ -31,6 +31,8 @@ std::function<int()> add_attend(CLI::App& app, const Globals& g);
 // The main job (cmd_run.cpp) and grids of it (cmd_sweep.cpp).
 std::function<int()> add_run(CLI::App& app, const Globals& g);
 std::function<int()> add_sweep(CLI::App& app, const Globals& g);
+// The serving layer's calibrated device cost (cmd_calibrate.cpp).
+std::function<int()> add_calibrate(CLI::App& app, const Globals& g);
 
 // What a simulating subcommand runs on: --system NAME|FILE (default
 // pnm-ref-system), or --platform NAME|FILE, shorthand for the default system

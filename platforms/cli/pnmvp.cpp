@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   runners["attend"] = pnm::cli::add_attend(app, g);
   runners["run"] = pnm::cli::add_run(app, g);
   runners["sweep"] = pnm::cli::add_sweep(app, g);
+  runners["calibrate"] = pnm::cli::add_calibrate(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
