@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   app.add_option("--platform", platform, "platform");
   app.add_option("--contexts", contexts, "comma-separated context lengths");
   CLI11_PARSE(app, argc, argv);
+  pnm::log::install_report_handler();
   pnm::log::set_level(pnm::log::Level::warning);
   try {
     fmt::print("{:>10} {:>12} {:>14} {:>14} {:>12} {:>10}\n", "context", "kernel", "wall_s/step", "sim_us/step",

@@ -4,6 +4,7 @@
 // Workloads: 1M sequential reads, 1M random reads (synthetic), and the same
 // random reads streamed from a Ramulator 2 trace file (flat memory however
 // long the trace).
+#include "common/log.h"
 #include "common/rss.h"
 #include "dram/dram_replay.h"
 #include "platform.h"
@@ -59,6 +60,7 @@ bool in_child(const PlatformConfig& pc, const std::string& kind, uint64_t n,
 } // namespace
 
 int main(int argc, char** argv) {
+  pnm::log::install_report_handler(); // pnmvp's one-line reports on stderr
   std::string platform = "ddr5-3200an-1ch";
   uint64_t n = 1000000;
   for (int i = 1; i + 1 < argc; i += 2) {

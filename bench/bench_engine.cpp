@@ -7,6 +7,7 @@
 //   (default 1M). Prints simulated time, DRAM read bandwidth (% of peak),
 //   engine and DRAM energy, wall time, simulated bursts per wall second and
 //   peak RSS.
+#include "common/log.h"
 #include "common/rss.h"
 #include "common/stats.h"
 #include "platform.h"
@@ -106,6 +107,7 @@ int usage() {
 } // namespace
 
 int main(int argc, char** argv) {
+  pnm::log::install_report_handler(); // pnmvp's one-line reports on stderr
   std::string platform = "ddr5-4800-8ch", engine_file = default_engine_file();
   unsigned long long tokens = 1 << 20;
   if (argc % 2 == 0) return usage();

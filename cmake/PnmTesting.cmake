@@ -13,7 +13,7 @@ function(pnm_add_test)
   # symbol libsystemc needs); each TEST runs in its own process under CTest,
   # so every test gets a fresh SystemC kernel.
   add_executable(${T_NAME} ${T_SOURCES} ${PROJECT_SOURCE_DIR}/tests/support/test_main.cpp)
-  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest)
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} pnm_common GTest::gtest) # pnm_common: test_main installs the report handler
   target_compile_definitions(${T_NAME} PRIVATE PNM_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   gtest_discover_tests(${T_NAME} DISCOVERY_MODE PRE_TEST
     PROPERTIES TIMEOUT ${T_TIMEOUT} ENVIRONMENT "PNM_SOURCE_DIR=${PROJECT_SOURCE_DIR}")

@@ -1,6 +1,9 @@
 #include "config.h"
 #include "input_file.h"
 
+#include "common/report.h"
+
+
 #include <cmath>
 #include <fmt/format.h>
 #include <fstream>
@@ -109,13 +112,17 @@ ConfigNode ConfigNode::load_file(const std::string& file) {
                                   p == std::string::npos ? msg : msg.substr(p)));
   }
   const json* root = doc.get();
-  return ConfigNode(std::make_shared<ParamLog>(), file, root, "", "", doc);
+  auto log = std::make_shared<ParamLog>();
+  provenance::note_config(file, log); // reports record what was read (common/report.h)
+  return ConfigNode(log, file, root, "", "", doc);
 }
 
 ConfigNode ConfigNode::from_json(json doc, const std::string& origin) {
   auto owned = std::make_shared<json>(std::move(doc));
   const json* root = owned.get();
-  return ConfigNode(std::make_shared<ParamLog>(), origin, root, "", "", owned);
+  auto log = std::make_shared<ParamLog>();
+  provenance::note_config(origin, log);
+  return ConfigNode(log, origin, root, "", "", owned);
 }
 
 std::string ConfigNode::where(const std::string& key) const {

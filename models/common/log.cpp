@@ -28,13 +28,11 @@ void handler(const sc_core::sc_report& rep, const sc_core::sc_actions& actions) 
   sc_core::sc_report_handler::default_handler(rep, actions & ~sc_core::SC_DISPLAY);
 }
 
-struct Setup {
-  Setup() { sc_core::sc_report_handler::set_handler(handler); }
-};
 } // namespace
 
+void install_report_handler() { sc_core::sc_report_handler::set_handler(handler); }
+
 void set_level(Level l) {
-  static Setup setup; // our handler from the first call on
   g_level = static_cast<int>(l);
   sc_core::sc_report_handler::set_verbosity_level(l >= Level::debug  ? sc_core::SC_DEBUG
                                                   : l >= Level::info ? sc_core::SC_MEDIUM
@@ -44,7 +42,6 @@ void set_level(Level l) {
 Level level() { return static_cast<Level>(g_level.load()); }
 
 void emit(Level l, const char* who, const std::string& msg) {
-  static Setup setup;
   std::string type = std::string("pnm/") + who;
   switch (l) {
   case Level::error:

@@ -1,6 +1,9 @@
 // The one logger: fmt-formatted messages routed through SystemC's sc_report,
 // so SystemC's own reports and ours share one handler, one verbosity and one
 // output. Cores call these functions; they never include SystemC themselves.
+// The library never replaces the program's sc_report handler: a program that
+// embeds pnmvp keeps its own; pnmvp's main and the test mains call
+// install_report_handler() for pnmvp's compact one-line format.
 #pragma once
 
 #include <fmt/format.h>
@@ -10,6 +13,11 @@ namespace pnm::log {
 
 enum class Level { error = 0, warning = 1, info = 2, debug = 3 };
 
+// Makes pnmvp's handler the program's sc_report handler: one line per report
+// on stderr ("[warning] pnm/dram: ..."), SystemC's actions otherwise kept.
+void install_report_handler();
+
+// Our verbosity, and SystemC's verbosity level to match (process-wide).
 void set_level(Level level);
 Level level();
 inline bool enabled(Level l) { return static_cast<int>(l) <= static_cast<int>(level()); }

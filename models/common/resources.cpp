@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
+#include <mutex>
 #include <system_error>
 
 namespace fs = std::filesystem;
@@ -15,6 +16,15 @@ const Resource kPlatforms{"the platforms folder (platform, memspec, engine and m
                           "platforms", true};
 const Resource kFirmware{"the controller firmware ELF (\"firmware\": \"builtin\")", "PNMVP_FIRMWARE",
                          "firmware/pnm_fw.elf", false};
+
+struct Registered {
+  std::mutex mutex;
+  std::vector<std::string> roots;
+};
+Registered& registered() {
+  static Registered* r = new Registered; // used from static initialisers, never destroyed
+  return *r;
+}
 
 bool exists_as(const fs::path& p, bool directory) {
   std::error_code ec;
@@ -30,8 +40,21 @@ std::string self_exe() {
   return p.string();
 }
 
+void add_share_root(const std::string& dir) {
+  Registered& r = registered();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  for (const std::string& d : r.roots)
+    if (d == dir) return;
+  r.roots.push_back(dir);
+}
+
 std::vector<std::string> share_roots(const std::string& exe) {
   std::vector<std::string> roots;
+  {
+    Registered& r = registered();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    roots = r.roots;
+  }
   fs::path dir = fs::path(exe).parent_path();
   for (unsigned up = 0; up <= kMaxParentLevels; ++up) {
     roots.push_back((dir / "share" / "pnmvp").string());

@@ -6,7 +6,10 @@
 // Search order, for each resource:
 //  1. an environment override: PNMVP_PLATFORMS (the platforms folder),
 //     PNMVP_FIRMWARE (the firmware ELF file); if set it must exist;
-//  2. <dir>/share/pnmvp/<item> for dir = the running executable's folder
+//  2. <root>/<item> for each root registered with add_share_root(): a
+//     program built against an installed pnmvp (find_package(pnmvp))
+//     registers that installation's share/pnmvp before main;
+//  3. <dir>/share/pnmvp/<item> for dir = the running executable's folder
 //     (/proc/self/exe) and up to kMaxParentLevels of its parents: finds the
 //     build tree's share/pnmvp from build/ and from build/tests/<block>/,
 //     and an installed <prefix>/bin/../share/pnmvp.
@@ -41,8 +44,12 @@ struct Resource {
   bool directory;       // a folder (else a regular file)
 };
 std::string find(const Resource& r, const std::string& exe);
-// The share/pnmvp folders looked in for `exe`, in search order.
+// The share/pnmvp folders looked in for `exe`, in search order (the
+// registered ones first).
 std::vector<std::string> share_roots(const std::string& exe);
+// Adds a share/pnmvp folder to look in before the executable's own; a folder
+// already registered is not added twice. Thread-safe; may run before main.
+void add_share_root(const std::string& dir);
 // The running executable (/proc/self/exe).
 std::string self_exe();
 

@@ -1,5 +1,7 @@
 #include "common/trace_writer.h"
 
+#include "common/report.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -66,7 +68,8 @@ void TraceWriter::finish() noexcept {
                             json_text(fmt::format("{} events beyond max_events ({}) were dropped; "
                                                   "the trace ends early",
                                                   dropped_, max_events_)));
-    footer += "}}\n";
+    // The run's provenance, as every report records it (common/report.h).
+    footer += "},\n\"provenance\":" + provenance::object().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "}\n";
     write_raw(footer);
   } catch (...) {
     write_error_ = true;

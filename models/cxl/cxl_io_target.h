@@ -17,8 +17,10 @@ namespace pnm::cxl {
 
 class CxlIoTarget : public sc_core::sc_module {
 public:
-  tlm_utils::simple_target_socket<CxlIoTarget> config_socket;
-  tlm_utils::simple_target_socket<CxlIoTarget> mmio_socket;
+  // Optional sockets: a platform that never touches CXL.io (an embedder
+  // driving only CXL.mem) may leave them unbound.
+  tlm_utils::simple_target_socket_optional<CxlIoTarget> config_socket;
+  tlm_utils::simple_target_socket_optional<CxlIoTarget> mmio_socket;
 
   CxlIoTarget(sc_core::sc_module_name name, CxlIoRegs& regs, double access_latency_ns);
 

@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/report.h"
 #include "common/version.h"
 #include "dram/trace_source.h"
 
@@ -15,6 +16,7 @@ extern "C" int sc_main(int, char**) { return 1; }
 
 int main(int argc, char** argv) {
   setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 1);
+  pnm::provenance::set_command_line(argc, argv); // every report and trace records it
   CLI::App app{"pnmvp: virtual platform of a CXL Type-3 memory device with near-memory "
                "attention compute"};
   app.require_subcommand(1);
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  pnm::log::install_report_handler();
   pnm::log::set_level(g.debug ? pnm::log::Level::debug
                       : g.verbose ? pnm::log::Level::info
                                   : pnm::log::Level::warning);

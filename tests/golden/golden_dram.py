@@ -23,7 +23,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIR = os.path.join(HERE, "dram")
 EXPECTED = os.path.join(DIR, "expected")
-VOLATILE = ("wall_s", "requests_per_wall_s", "peak_rss_mib")
+VOLATILE = ("wall_s", "requests_per_wall_s", "peak_rss_mib", "provenance")
 # Floats are the model's own arithmetic on exact integer counts; a compiler may
 # round the last bit differently, a model change moves them much further.
 REL_TOL = 1e-9
