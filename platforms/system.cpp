@@ -44,6 +44,14 @@ HostConfig load_host(ConfigNode& n) {
   h.bridge.mesh_ns = lat.number("mesh_ns", {0, 1000}, "ns", "one way: LLC slice to the root port or memory controller");
   h.bridge.root_port_latency_ns = lat.number("root_port_ns", {0, 1000}, "ns", "one way: the root port of each device link");
   lat.finish();
+  h.gpu = n.text_or("gpu", h.gpu, "the host's GPU: a name in platforms/gpus or a GPU file");
+  if (h.gpu.empty()) n.fail("gpu", "must not be empty");
+  h.gpus = static_cast<unsigned>(n.integer_or("gpus", 1, {1, 64}, "GPUs", "GPUs serving the model"));
+  if (h.gpus != 1)
+    n.fail("gpus", fmt::format("{} GPUs: tensor parallelism across GPUs is not modelled yet, so only 1 is allowed",
+                               h.gpus));
+  h.nic = n.text_or("nic", h.nic, "the host's RDMA NIC: a name in platforms/nics or a NIC file");
+  if (h.nic.empty()) n.fail("nic", "must not be empty");
   ConfigNode local = n.child("local_dram");
   local.require_source();
   h.local_dram = dram::load_dram_config(local);

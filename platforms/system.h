@@ -31,6 +31,12 @@ struct HostConfig {
   unsigned kernel_cores = 1;    // cores the host-side kernels use
   unsigned line_fill_buffers = 1; // 64-byte lines one core keeps in flight (L1D fill buffers)
   dram::DramSystemConfig local_dram; // the host's own DDR5, through the same DRAM model as a device's
+  // The serving host's accelerators (`pnmvp serve` resolves them with
+  // serving::load_gpu / load_nic): names in platforms/gpus and
+  // platforms/nics, or paths. Optional keys "gpu", "gpus", "nic".
+  std::string gpu = "h100-sxm";
+  unsigned gpus = 1; // tensor parallelism is not modelled: only 1 for now
+  std::string nic = "connectx-7";
 
   // Lines the host-side kernels keep in flight: fill buffers x cores they use.
   unsigned kernel_lines_in_flight() const { return line_fill_buffers * kernel_cores; }

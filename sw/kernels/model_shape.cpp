@@ -93,6 +93,13 @@ ModelShape load_model_shape(const std::string& name_or_path) {
                     : ModelShape::KvPrecision::bf16;
   m.max_context_tokens = static_cast<uint64_t>(
       n.integer("max_context_tokens", kContextTokensRange, "tokens", "longest context the model supports"));
+  // Architecture keys the serving layer reads (models/serving/model_arch.h):
+  // optional here, checked when present so that a typo still fails.
+  if (n.has("hidden_size")) n.integer("hidden_size", {1, 1 << 20}, "elements", "model width");
+  if (n.has("intermediate_size")) n.integer("intermediate_size", {1, 1 << 20}, "elements", "gated FFN width");
+  if (n.has("vocab_size")) n.integer("vocab_size", {1, 1 << 24}, "tokens", "vocabulary size");
+  if (n.has("tie_word_embeddings")) n.boolean("tie_word_embeddings", "lm_head shares the embedding matrix");
+  if (n.has("weight_precision")) n.choice("weight_precision", {"bf16", "fp16", "fp8", "int8"}, "weight element type");
   n.finish();
   return m;
 }

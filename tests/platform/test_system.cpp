@@ -156,3 +156,22 @@ TEST_F(SystemTest, LinkEntryOverridesTheDevicesLink) {
   EXPECT_EQ(s.devices[1].platform.cxl.mem.link.port_latency_ps, 40000u);
   EXPECT_EQ(s.devices[1].platform.cxl.mem.link.credit_return_ps, s.devices[0].platform.cxl.mem.link.credit_return_ps);
 }
+
+TEST_F(SystemTest, HostGpuAndNicKeysDefaultAndValidate) {
+  const SystemConfig one = load_system(resolve_platform("pnm-ref-system"));
+  EXPECT_EQ(one.hosts[0].gpu, "h100-sxm");
+  EXPECT_EQ(one.hosts[0].gpus, 1u);
+  EXPECT_EQ(one.hosts[0].nic, "connectx-7");
+  const SystemConfig dflt = load_system(write_system("nogpu", two_devices("320")));
+  EXPECT_EQ(dflt.hosts[0].gpu, "h100-sxm");
+  EXPECT_EQ(dflt.hosts[0].nic, "connectx-7");
+  const SystemConfig a100 =
+      load_system(write_system("a100", two_devices("320", "pnm-ref.json", R"(, "gpu": "a100-sxm-80gb", "nic": "my-nic.json")")));
+  EXPECT_EQ(a100.hosts[0].gpu, "a100-sxm-80gb");
+  EXPECT_EQ(a100.hosts[0].nic, "my-nic.json");
+  const std::string p = write_system("tp2", two_devices("320", "pnm-ref.json", R"(, "gpus": 2)"));
+  const std::string e = error_of(p);
+  EXPECT_NE(e.find(p), std::string::npos) << e;
+  EXPECT_NE(e.find("/hosts/0/gpus"), std::string::npos) << e;
+  EXPECT_NE(e.find("only 1 is allowed"), std::string::npos) << e;
+}
