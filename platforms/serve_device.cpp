@@ -139,9 +139,11 @@ CalibratedDeviceCost calibrate(const CalibrateConfig& cfg) {
   // keep every token): k and x2 steps above it are grid contexts, since
   // above k their cost bends (the host or the engine reads the union of
   // the heads' selections, which saturates).
-  if (uses_topk(cfg.kernel) && cfg.contexts.empty())
-    for (uint64_t c = cfg.topk; c < contexts.back(); c *= 2)
-      if (c > contexts.front()) contexts.push_back(static_cast<uint32_t>(c));
+  if (uses_topk(cfg.kernel) && cfg.contexts.empty()) {
+    const uint32_t lo = contexts.front(), hi = contexts.back();
+    for (uint64_t c = cfg.topk; c < hi; c *= 2)
+      if (c > lo) contexts.push_back(static_cast<uint32_t>(c));
+  }
   std::sort(batches.begin(), batches.end());
   batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
   std::sort(contexts.begin(), contexts.end());
