@@ -116,7 +116,8 @@ DeviceStepCost CalibratedDeviceCost::step(const std::vector<uint32_t>& contexts)
   // over the sequences of the table at (batch size, its context). Equal to
   // the table at the mean context where the cost is linear in the context,
   // and still right where it is not (the top-k kernels) as long as the
-  // sequences' costs add up, as they do on the VP (one after another).
+  // sequences' costs add up, as they do on the VP for host-fetch and
+  // pnm-dense (not for pnm-select: docs/SERVING_CALIBRATION.md).
   if (contexts.empty()) return {};
   const double n = double(contexts.size());
   DeviceStepCost r;
