@@ -136,9 +136,14 @@ CalibratedDeviceCost calibrate(const CalibrateConfig& cfg) {
     if (contexts.empty()) contexts = dc;
   }
   // Top-k kernels change slope where the context passes k (below it they
-  // keep every token): k is a grid context whenever it falls inside.
-  if (uses_topk(cfg.kernel) && cfg.contexts.empty() && cfg.topk > contexts.front() && cfg.topk < contexts.back())
-    contexts.push_back(cfg.topk);
+  // keep every token): k and x2 steps above it are grid contexts, since
+  // above k their cost bends (the host or the engine reads the union of
+  // the heads' selections, which saturates).
+  if (uses_topk(cfg.kernel) && cfg.contexts.empty()) {
+    const uint32_t lo = contexts.front(), hi = contexts.back();
+    for (uint64_t c = cfg.topk; c < hi; c *= 2)
+      if (c > lo) contexts.push_back(static_cast<uint32_t>(c));
+  }
   std::sort(batches.begin(), batches.end());
   batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
   std::sort(contexts.begin(), contexts.end());

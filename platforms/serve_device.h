@@ -48,7 +48,7 @@ struct CalibrateConfig {
 
 // The default grid: batch {1, 4} x context {1K, longest / 8, longest} (the
 // model's longest context; 1K becomes longest / 16 for short models).
-// calibrate() adds k for pnm-topk and pnm-select when it falls inside.
+// calibrate() adds k, 2k, 4k, ... inside the range for pnm-topk and pnm-select.
 void default_grid(const kernels::ModelShape& m, std::vector<uint32_t>& batches, std::vector<uint32_t>& contexts);
 
 // Measures the table: for each (batch, context), `batch` sequences admitted

@@ -112,10 +112,22 @@ DeviceStepCost CalibratedDeviceCost::at(double batch, double context) const {
 }
 
 DeviceStepCost CalibratedDeviceCost::step(const std::vector<uint32_t>& contexts) const {
+  // Each sequence costs its share of a batch of its own context: the mean
+  // over the sequences of the table at (batch size, its context). Equal to
+  // the table at the mean context where the cost is linear in the context,
+  // and still right where it is not (the top-k kernels) as long as the
+  // sequences' costs add up, as they do on the VP for host-fetch and
+  // pnm-dense (not for pnm-select: docs/SERVING_CALIBRATION.md).
   if (contexts.empty()) return {};
-  double sum = 0;
-  for (uint32_t c : contexts) sum += c;
-  return at(double(contexts.size()), sum / double(contexts.size()));
+  const double n = double(contexts.size());
+  DeviceStepCost r;
+  for (uint32_t c : contexts) {
+    const DeviceStepCost x = at(n, c);
+    r.ns += x.ns / n;
+    r.link_bytes += x.link_bytes / n;
+    r.energy += x.energy.scaled(1.0 / n);
+  }
+  return r;
 }
 
 namespace {

@@ -81,9 +81,11 @@ public:
   // each (std::invalid_argument otherwise).
   CalibratedDeviceCost(CalibrationIdentity id, std::vector<Point> grid, Bulk write, Bulk read);
 
-  // Interpolates at (batch size, mean context): bilinear inside the grid,
-  // linear extrapolation from the nearest grid segment outside it (each
-  // figure clamped at 0). Exact when cost is linear in the batch's tokens.
+  // A batch of mixed contexts: the mean over its sequences of the table at
+  // (batch size, each one's context); the same as the table at the mean
+  // context where the cost is linear in the context. at(): bilinear inside
+  // the grid, linear extrapolation from the nearest grid segment outside it
+  // (each figure clamped at 0).
   DeviceStepCost step(const std::vector<uint32_t>& contexts) const override;
   DeviceStepCost at(double batch, double context) const;
   DeviceStepCost write_kv(uint64_t bytes) const override;
