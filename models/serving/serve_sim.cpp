@@ -138,6 +138,8 @@ private:
   std::unordered_set<uint64_t> pool_;                  // hash ids stored in the remote pool
   std::unordered_set<uint64_t> pool_pending_;
   size_t sample_stride_ = 1;
+  double idle_at_ms_ = -1;
+  uint64_t idle_loops_ = 0;
   uint64_t since_sample_ = 0;
 };
 
@@ -430,6 +432,16 @@ ServeResult Simulator::run() {
     fetches_done();
     if (!iteration()) {
       if (done_ >= reqs_.size()) break;
+      // A loop that neither runs an iteration nor moves time would never end:
+      // stop with an error instead (a model bug, reported, never a hang).
+      if (now_ms_ == idle_at_ms_) {
+        if (++idle_loops_ > 100000)
+          throw std::logic_error(fmt::format("serve: no progress at {:.6f} ms ({} waiting, {} running, {} fetching)",
+                                             now_ms_, waiting_.size(), running_.size(), fetching_));
+      } else {
+        idle_at_ms_ = now_ms_;
+        idle_loops_ = 0;
+      }
       // Nothing to run: jump to the next arrival or transfer.
       const double next_arrival = next_arrival_ < reqs_.size() ? reqs_[next_arrival_].arrival_ms : inf;
       const double next_nic = policy_ == Policy::rdma_pool ? be_.nic_next_ns() / kNsPerMs : inf;
@@ -444,6 +456,9 @@ ServeResult Simulator::run() {
         continue;
       }
       now_ms_ = std::max(now_ms_, next);
+      // ms <-> ns rounding must not leave the transfer that ends now pending.
+      if (next == next_nic)
+        while (now_ms_ * kNsPerMs < be_.nic_next_ns()) now_ms_ = std::nextafter(now_ms_, inf);
     }
     if (cfg_.progress && (out_.iterations & 1023) == 0) {
       const auto t = clock::now();

@@ -33,6 +33,8 @@ std::function<int()> add_run(CLI::App& app, const Globals& g);
 std::function<int()> add_sweep(CLI::App& app, const Globals& g);
 // The serving layer's calibrated device cost (cmd_calibrate.cpp).
 std::function<int()> add_calibrate(CLI::App& app, const Globals& g);
+// LLM serving on a request trace (cmd_serve.cpp; docs/SERVING.md).
+std::function<int()> add_serve(CLI::App& app, const Globals& g);
 
 // What a simulating subcommand runs on: --system NAME|FILE (default
 // pnm-ref-system), or --platform NAME|FILE, shorthand for the default system

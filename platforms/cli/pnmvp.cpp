@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   runners["run"] = pnm::cli::add_run(app, g);
   runners["sweep"] = pnm::cli::add_sweep(app, g);
   runners["calibrate"] = pnm::cli::add_calibrate(app, g);
+  runners["serve"] = pnm::cli::add_serve(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
