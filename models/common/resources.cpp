@@ -1,8 +1,12 @@
 #include "common/resources.h"
 
+#include "common/config.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <algorithm>
 #include <mutex>
 #include <system_error>
 
@@ -83,5 +87,25 @@ std::string find(const Resource& r, const std::string& exe) {
 
 std::string platforms_dir() { return find(kPlatforms, self_exe()); }
 std::string firmware_elf() { return find(kFirmware, self_exe()); }
+
+std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.is_regular_file(ec) && e.path().extension() == ".json") names.push_back(e.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string resolve_named(const std::string& name_or_path, const std::string& dir, const std::string& what) {
+  const std::string& s = name_or_path;
+  if (s.find('/') != std::string::npos || (s.size() > 5 && s.compare(s.size() - 5, 5, ".json") == 0)) return s;
+  const std::string file = dir + "/" + s + ".json";
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(file, ec)) return file;
+  const auto names = names_in(dir);
+  throw ConfigError(fmt::format("{} '{}': no such {} in {}; available: {}", what, s, what, dir,
+                                names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+}
 
 } // namespace pnm::resources

@@ -50,6 +50,14 @@ std::vector<std::string> share_roots(const std::string& exe);
 // Adds a share/pnmvp folder to look in before the executable's own; a folder
 // already registered is not added twice. Thread-safe; may run before main.
 void add_share_root(const std::string& dir);
+// Folders of named JSON files (models, GPUs, NICs): the bare names (file
+// stems) of the *.json files in `dir`, sorted.
+std::vector<std::string> names_in(const std::string& dir);
+// A bare name ("h100-sxm") is dir/<name>.json; anything with a '/' or ending
+// in ".json" is a path, returned as given. An unknown name is a ConfigError
+// "<what> '<name>': no such <what> in <dir>; available: ...".
+std::string resolve_named(const std::string& name_or_path, const std::string& dir, const std::string& what);
+
 // The running executable (/proc/self/exe).
 std::string self_exe();
 

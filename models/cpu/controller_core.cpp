@@ -70,15 +70,12 @@ BusResult ControllerCore::transport(bool write, uint32_t addr, void* data, unsig
   // firmware sees a doorbell or status change when it happens, not at the
   // next quantum boundary, and what it writes takes effect on time. DRAM
   // accesses stay decoupled (annotated delay only).
-  uint64_t offset_ps = 0; // of this access from the present SystemC time
-  if (!to_dram) {
-    const uint64_t at_ps = run_start_ps_ + delay_ps;
-    const uint64_t now_ps = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5);
-    if (at_ps > now_ps) sc_core::wait(sc_core::sc_time(static_cast<double>(at_ps - now_ps), sc_core::SC_PS));
-  } else {
-    const uint64_t now_ps = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5);
-    const uint64_t at_ps = run_start_ps_ + delay_ps;
-    offset_ps = at_ps > now_ps ? at_ps - now_ps : 0;
+  const uint64_t at_ps = run_start_ps_ + delay_ps;
+  const uint64_t now_ps = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e12 + 0.5);
+  uint64_t offset_ps = at_ps > now_ps ? at_ps - now_ps : 0; // of this access from the present SystemC time
+  if (!to_dram && offset_ps) {
+    sc_core::wait(sc_core::sc_time(static_cast<double>(offset_ps), sc_core::SC_PS));
+    offset_ps = 0;
   }
   tlm::tlm_generic_payload tx;
   tx.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);

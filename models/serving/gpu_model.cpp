@@ -25,10 +25,6 @@ constexpr double kGiB = 1073741824.0;
 constexpr double kActBytes = 2;
 // Logits are fp32 (vLLM upcasts them before sampling).
 constexpr double kLogitBytes = 4;
-
-bool looks_like_path(const std::string& s) {
-  return s.find('/') != std::string::npos || (s.size() > 5 && s.compare(s.size() - 5, 5, ".json") == 0);
-}
 } // namespace
 
 std::string gpus_dir() {
@@ -37,25 +33,11 @@ std::string gpus_dir() {
 }
 
 std::vector<std::string> available_gpus() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(gpus_dir(), ec))
-    if (e.is_regular_file(ec) && e.path().extension() == ".json") names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
+  return resources::names_in(gpus_dir());
 }
 
 GpuSpec load_gpu(const std::string& name_or_path) {
-  std::string file = name_or_path;
-  if (!looks_like_path(name_or_path)) {
-    file = gpus_dir() + "/" + name_or_path + ".json";
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) {
-      const auto names = available_gpus();
-      throw ConfigError(fmt::format("GPU '{}': no such GPU in {}; available: {}", name_or_path, gpus_dir(),
-                                    names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
-    }
-  }
+  const std::string file = resources::resolve_named(name_or_path, gpus_dir(), "GPU");
   ConfigNode n = ConfigNode::load_file(file);
   const std::string schema = n.text("schema", "GPU file format");
   if (schema != kSchema) n.fail("schema", fmt::format("'{}' is not a GPU file (expected {})", schema, kSchema));

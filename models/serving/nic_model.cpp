@@ -16,10 +16,6 @@ namespace {
 constexpr const char* kSchema = "pnmvp.nic.v1";
 // Bytes left below this count as delivered (floating-point residue).
 constexpr double kEpsBytes = 1e-6;
-
-bool looks_like_path(const std::string& s) {
-  return s.find('/') != std::string::npos || (s.size() > 5 && s.compare(s.size() - 5, 5, ".json") == 0);
-}
 } // namespace
 
 std::string nics_dir() {
@@ -28,25 +24,11 @@ std::string nics_dir() {
 }
 
 std::vector<std::string> available_nics() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(nics_dir(), ec))
-    if (e.is_regular_file(ec) && e.path().extension() == ".json") names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
+  return resources::names_in(nics_dir());
 }
 
 NicSpec load_nic(const std::string& name_or_path) {
-  std::string file = name_or_path;
-  if (!looks_like_path(name_or_path)) {
-    file = nics_dir() + "/" + name_or_path + ".json";
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) {
-      const auto names = available_nics();
-      throw ConfigError(fmt::format("NIC '{}': no such NIC in {}; available: {}", name_or_path, nics_dir(),
-                                    names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
-    }
-  }
+  const std::string file = resources::resolve_named(name_or_path, nics_dir(), "NIC");
   ConfigNode n = ConfigNode::load_file(file);
   const std::string schema = n.text("schema", "NIC file format");
   if (schema != kSchema) n.fail("schema", fmt::format("'{}' is not a NIC file (expected {})", schema, kSchema));

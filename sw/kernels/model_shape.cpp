@@ -18,11 +18,6 @@ constexpr Range kHeadsRange{1, 1024};
 constexpr Range kHeadDimRange{16, 256};
 constexpr unsigned kHeadDimMultiple = 16; // the engine's dot datapath takes heads in 16-lane chunks
 constexpr Range kContextTokensRange{1, 1 << 24};
-
-bool looks_like_path(const std::string& s) {
-  return s.find('/') != std::string::npos ||
-         (s.size() > 5 && s.compare(s.size() - 5, 5, ".json") == 0);
-}
 } // namespace
 
 unsigned ModelShape::kv_bytes_per_element() const {
@@ -44,27 +39,11 @@ std::string models_dir() {
 }
 
 std::vector<std::string> available_models() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(models_dir(), ec))
-    if (entry.is_regular_file(ec) && entry.path().extension() == ".json")
-      names.push_back(entry.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
+  return resources::names_in(models_dir());
 }
 
 ModelShape load_model_shape(const std::string& name_or_path) {
-  std::string file = name_or_path;
-  if (!looks_like_path(name_or_path)) {
-    file = models_dir() + "/" + name_or_path + ".json";
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) {
-      const auto names = available_models();
-      throw ConfigError(fmt::format("model '{}': no such model in {}; available: {}", name_or_path,
-                                    models_dir(),
-                                    names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
-    }
-  }
+  const std::string file = resources::resolve_named(name_or_path, models_dir(), "model");
   ConfigNode n = ConfigNode::load_file(file);
   const std::string schema = n.text("schema", "model file format");
   if (schema != kSchema)
