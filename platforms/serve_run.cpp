@@ -216,9 +216,6 @@ nlohmann::ordered_json run_serve(const ServeRunConfig& cfg) {
   const GpuSpec gpu = load_gpu(cfg.gpu.empty() ? host.gpu : cfg.gpu);
   const NicSpec nic = load_nic(host.nic);
   const Policy policy = cfg.sched.policy;
-  if (policy == Policy::rdma_pool)
-    throw std::invalid_argument("--policy rdma-pool is not available yet: on the Mooncake trace its NIC-fetch path "
-                                "never finishes (a known bug under investigation, issue #13); the other four work");
   const std::optional<Kernel> kernel = kernel_of(policy, cfg.pnm_kernel);
   if (cfg.verify_every && cfg.fidelity == ServeRunConfig::Fidelity::detailed)
     throw std::invalid_argument("--verify-every applies to --fidelity calibrated (a detailed run is all verified)");

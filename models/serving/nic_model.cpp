@@ -79,8 +79,11 @@ void NicModel::run_to(double t) {
       const double dt = next - now_;
       for (Transfer& x : active_)
         if (x.ready_ns <= now_) {
-          // The transfer that set `next` ends exactly here (no residue).
-          const double d = x.remaining / share <= dt * (1 + 1e-12) ? x.remaining : share * dt;
+          // A transfer whose end (computed as `next` was) is not after `next`
+          // ends here, with no residue. Comparing end times rather than bytes
+          // keeps this exact when `now_` is so large that a time step cannot
+          // resolve the last fraction of a byte (dt may then be 0).
+          const double d = now_ + x.remaining / share <= next ? x.remaining : std::min(x.remaining, share * dt);
           x.remaining -= d;
           moved_ += d;
         }

@@ -32,10 +32,13 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& os) {
     os << fmt::format("{:<10} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f}\n", std::string(k).substr(0, std::string(k).size() - 3),
                       r[k]["mean"].get<double>(), r[k]["p50"].get<double>(), r[k]["p90"].get<double>(),
                       r[k]["p99"].get<double>());
-  os << fmt::format("throughput {:.1f} output tok/s, {:.3f} req/s, goodput {:.3f} req/s (SLO TTFT {} ms, TBT {} ms)\n",
+  auto slo = [&](const char* k) {
+    const double v = r["slo"][k].get<double>();
+    return v > 0 ? fmt::format("{} ms", v) : std::string("none");
+  };
+  os << fmt::format("throughput {:.1f} output tok/s, {:.3f} req/s, goodput {:.3f} req/s (SLO TTFT {}, TBT {})\n",
                     d("output_tokens_per_s").get<double>(), d("requests_per_s").get<double>(),
-                    d("goodput_requests_per_s").get<double>(), r["slo"]["ttft_ms"].get<double>(),
-                    r["slo"]["tbt_ms"].get<double>());
+                    d("goodput_requests_per_s").get<double>(), slo("ttft_ms"), slo("tbt_ms"));
   os << fmt::format("energy {:.2f} mJ per output token; link {:.3g} B, NIC {:.3g} B per output token\n",
                     d("energy_per_output_token_mj").get<double>(), d("link_bytes_per_output_token").get<double>(),
                     d("nic_bytes_per_output_token").get<double>());
