@@ -245,17 +245,34 @@ const CalibratedDeviceCost& calibration_for(const std::string& system, const std
   const std::string path = path_or_empty.empty() ? default_calibration_path(sysc.name, m.name, kernel, k_topk)
                                                  : path_or_empty;
   std::lock_guard<std::mutex> lock(mu);
-  auto fits = [&](const CalibratedDeviceCost& c) {
+  auto identity_fits = [&](const CalibratedDeviceCost& c) {
     return c.matches(sysc.name, hash, m.name, kernels::kernel_name(kernel), k_topk) && c.identity().layers == m.layers;
   };
+  // A calibration measures the VP: another build may cost steps differently.
+  auto same_vp = [](const CalibratedDeviceCost& c) {
+    return c.vp_version == version_string() && c.vp_commit == git_commit();
+  };
+  auto fits = [&](const CalibratedDeviceCost& c) { return identity_fits(c) && same_vp(c); };
+  auto difference = [&](const CalibratedDeviceCost& c) {
+    if (!identity_fits(c))
+      return fmt::format("is for {} / {} / {} (topk {}), not {} / {} / {} (topk {})", c.identity().system,
+                         c.identity().model, c.identity().kernel, c.identity().topk, sysc.name, m.name,
+                         kernels::kernel_name(kernel), k_topk);
+    return fmt::format("was made by VP {}, not by this build ({})", c.vp_version, version_string());
+  };
   if (auto it = cache.find(path); it != cache.end() && fits(*it->second)) return *it->second;
+  const bool users_file = !path_or_empty.empty();
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && is_calibration_file(path)) {
-    auto c = std::make_unique<CalibratedDeviceCost>(CalibratedDeviceCost::load(path));
+  if (::stat(path.c_str(), &st) == 0 && (users_file || is_calibration_file(path))) {
+    auto c = std::make_unique<CalibratedDeviceCost>(CalibratedDeviceCost::load(path)); // names the file if bad
     if (fits(*c)) return *(cache[path] = std::move(c));
-    say(progress, fmt::format("calibration {} is for {} / {} / {} (topk {}), not {} / {} / {} (topk {}): measuring anew",
-                              path, c->identity().system, c->identity().model, c->identity().kernel, c->identity().topk,
-                              sysc.name, m.name, kernels::kernel_name(kernel), k_topk));
+    if (users_file)
+      throw std::invalid_argument(fmt::format("calibration {} {}: make a new one with `pnmvp calibrate --system {} "
+                                              "--model {} --kernel {}{} --out FILE`, or leave out the file to use "
+                                              "(and fill) the cache",
+                                              path, difference(*c), sysc.name, m.name, kernels::kernel_name(kernel),
+                                              k_topk ? fmt::format(" --topk {}", k_topk) : ""));
+    say(progress, fmt::format("calibration {} {}: measuring anew", path, difference(*c)));
   }
   say(progress, fmt::format("calibrating {} / {} / {}{} on the VP (saved to {})", sysc.name, m.name,
                             kernels::kernel_name(kernel), k_topk ? fmt::format(" topk {}", k_topk) : "", path));

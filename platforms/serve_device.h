@@ -64,11 +64,16 @@ CalibratedDeviceCost calibrate(const CalibrateConfig& cfg);
 std::string default_calibration_path(const std::string& system_name, const std::string& model_name,
                                      kernels::Kernel kernel, uint32_t topk);
 
-// The calibration of (system, model, kernel, topk): from `path` (or the
-// default path when empty) if the file there matches them, else measured
-// now and saved there (saying so and how long it took through `progress`,
-// or on stderr when none is given). Kept for the process's lifetime: the
-// reference stays valid.
+// The calibration of (system, model, kernel, topk) made by this build of
+// the VP (same version and git commit).
+// - `path` empty: the default cache file if it matches, else measured now
+//   and saved there (the cache is ours to replace), saying so and how long
+//   it took through `progress` (or on stderr when none is given).
+// - `path` given: the user's file. Loaded if it matches; if it exists but
+//   does not (another system, model, kernel, top-k or VP build) that is an
+//   error naming the difference, never an overwrite; if it does not exist,
+//   measured now and saved there.
+// Kept for the process's lifetime: the reference stays valid.
 const CalibratedDeviceCost& calibration_for(const std::string& system, const std::string& model,
                                             kernels::Kernel kernel, uint32_t topk, const std::string& path = "",
                                             const std::function<void(const std::string&)>& progress = {});

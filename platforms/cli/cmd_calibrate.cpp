@@ -86,7 +86,7 @@ std::function<int()> add_calibrate(CLI::App& app, const Globals&) {
     const serving::CalibratedDeviceCost* cal = nullptr;
     serving::CalibratedDeviceCost measured;
     if (o->check && o->batches.empty() && o->contexts.empty()) {
-      cal = &serving::calibration_for(o->system, o->model, k, o->topk, path, progress);
+      cal = &serving::calibration_for(o->system, o->model, k, o->topk, o->out, progress); // "": the cache
     } else {
       // Refuse a non-calibration output before minutes of measuring.
       if (!o->force && std::filesystem::exists(path) && !serving::is_calibration_file(path))

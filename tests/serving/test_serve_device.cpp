@@ -3,11 +3,14 @@
 // on mixed-context batches, growing a context without simulating it, memory
 // handed back on release, bulk moves, and calibration files reused.
 #include "serve_device.h"
+#include "common/version.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
 using namespace pnm;
 using namespace pnm::serving;
@@ -150,4 +153,53 @@ TEST(ServeDevice, CalibrationFilesAreReusedWhenTheyMatch) {
   EXPECT_THROW(kernel_for_policy("hbm"), std::invalid_argument);
   const std::string d = default_calibration_path("pnm-ref-system", "tiny", Kernel::pnm_select, 2048);
   EXPECT_NE(d.find("pnmvp/calibration-pnm-ref-system-tiny-pnm-select-topk2048.json"), std::string::npos) << d;
+}
+
+// A calibration measures one build of the VP. A file from another build (or
+// for another model) given by the user is an error, never overwritten; the
+// same in the cache is measured anew and replaced.
+TEST(ServeDevice, CalibrationsOfAnotherBuildAreNotReused) {
+  const std::string p = ::testing::TempDir() + "/calibration_tiny_stale.json";
+  std::remove(p.c_str());
+  CalibratedDeviceCost cal = calibrate(tiny_grid(Kernel::pnm_dense));
+  cal.vp_commit = "0123456789abcdef0123456789abcdef01234567";
+  cal.vp_version = "0.0 (commit 0123456789ab)";
+  cal.save(p);
+  const std::string before = CalibratedDeviceCost::load(p).to_json().dump();
+  try {
+    calibration_for("", "tiny", Kernel::pnm_dense, 64, p, [](const std::string&) {});
+    ADD_FAILURE() << "a stale calibration file was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("was made by VP 0.0 (commit 0123456789ab)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+  }
+  // Another kernel's file: named as such.
+  EXPECT_THROW(
+      {
+        try {
+          calibration_for("", "tiny", Kernel::host_fetch, 64, p, [](const std::string&) {});
+        } catch (const std::invalid_argument& e) {
+          EXPECT_NE(std::string(e.what()).find("not pnm-ref-system / tiny / host-fetch"), std::string::npos)
+              << e.what();
+          throw;
+        }
+      },
+      std::invalid_argument);
+  EXPECT_EQ(CalibratedDeviceCost::load(p).to_json().dump(), before); // untouched
+
+  // The cache: replaced by a measurement of this build.
+  const std::string cache = ::testing::TempDir() + "/pnmvp_cache_stale";
+  ASSERT_EQ(setenv("XDG_CACHE_HOME", cache.c_str(), 1), 0);
+  const std::string d = default_calibration_path("pnm-ref-system", "tiny", Kernel::pnm_dense, 0);
+  std::filesystem::create_directories(cache + "/pnmvp");
+  std::remove(d.c_str());
+  cal.save(d);
+  std::vector<std::string> said;
+  const CalibratedDeviceCost& got =
+      calibration_for("", "tiny", Kernel::pnm_dense, 64, "", [&said](const std::string& s) { said.push_back(s); });
+  ASSERT_FALSE(said.empty());
+  EXPECT_NE(said.front().find("was made by VP 0.0"), std::string::npos) << said.front();
+  EXPECT_EQ(got.vp_commit, git_commit());
+  EXPECT_EQ(CalibratedDeviceCost::load(d).vp_commit, git_commit());
+  unsetenv("XDG_CACHE_HOME");
 }
