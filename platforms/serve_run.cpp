@@ -116,7 +116,13 @@ public:
       ids.push_back(s.request);
     }
     const DeviceStepCost c = d.step(ids);
-    if (est && c.ns > 0) errors_.push_back(std::abs(est->ns - c.ns) / c.ns);
+    if (est && c.ns > 0) {
+      errors_.push_back(std::abs(est->ns - c.ns) / c.ns);
+      if (errors_.size() == 1 || errors_.back() > worst_error_) {
+        worst_error_ = errors_.back();
+        worst_ = {steps_, contexts_, est->ns, c.ns};
+      }
+    }
     // A verified step keeps the calibrated figure, so that verifying does not
     // change the run it checks.
     return part_of(est ? *est : c);
@@ -153,6 +159,7 @@ public:
   double nic_bytes() const override { return double(nic_.bytes_moved()); }
 
   const std::vector<double>& errors() const { return errors_; }
+  const CalibrationCheck::Worst& worst() const { return worst_; }
 
 private:
   std::unique_ptr<GpuCostModel> gpu_;
@@ -165,6 +172,8 @@ private:
   std::vector<std::set<uint64_t>> admitted_;
   std::vector<uint32_t> contexts_;
   std::vector<double> errors_;
+  double worst_error_ = 0;
+  CalibrationCheck::Worst worst_;
 };
 
 std::vector<Request> load_workload(const ServeRunConfig& c, const ModelArch& m) {
@@ -234,6 +243,14 @@ nlohmann::ordered_json run_serve(const ServeRunConfig& cfg) {
                                             gpu.name, gpu.hbm_bytes / 1073741824.0, cfg.gpu_memory_utilization,
                                             arch.shape.name, arch.weight_bytes() / 1073741824.0));
   sc.hbm_kv_bytes = uint64_t(kv_hbm);
+  if (cfg.kv_hbm_gib > 0) {
+    const double cap = cfg.kv_hbm_gib * 1073741824.0;
+    if (cap > kv_hbm)
+      throw std::invalid_argument(fmt::format("--kv-hbm-gib {}: only {:.2f} GiB of HBM is left for KV after the "
+                                              "weights and activations",
+                                              cfg.kv_hbm_gib, kv_hbm / 1073741824.0));
+    sc.hbm_kv_bytes = uint64_t(cap);
+  }
   const unsigned ndev = unsigned(sysc.devices.size());
   sc.cxl_kv_bytes.clear();
   for (const DeviceSlot& d : sysc.devices) {
@@ -306,7 +323,8 @@ nlohmann::ordered_json run_serve(const ServeRunConfig& cfg) {
                    {"rate_scale", cfg.rate_scale}};
   j["scheduler"] = {{"max_batched_tokens", sc.max_batched_tokens}, {"max_sequences", sc.max_sequences},
                     {"chunked_prefill", sc.chunked_prefill},       {"prefix_caching", sc.prefix_caching},
-                    {"block_tokens", sc.block_tokens},             {"prefix_block_tokens", sc.prefix_block_tokens}};
+                    {"block_tokens", sc.block_tokens},             {"prefix_block_tokens", sc.prefix_block_tokens},
+                    {"sparse_attention", sc.sparse_attention}};
   uint64_t cxl_total = 0;
   for (uint64_t b : sc.cxl_kv_bytes) cxl_total += b;
   j["memory"] = {{"kv_bytes_per_token", sc.kv_bytes_per_token},
@@ -316,6 +334,7 @@ nlohmann::ordered_json run_serve(const ServeRunConfig& cfg) {
                  {"devices", kernel ? ndev : 0u}};
   CalibrationCheck check;
   check.step_errors = be.errors();
+  check.worst = be.worst();
   j = serve_report(r, cfg.slo, check, std::move(j));
   j["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
 

@@ -37,6 +37,7 @@ struct ServeRunConfig {
   serving::ServeConfig sched;    // policy, scheduler knobs (memory sizes are derived here)
   std::string pnm_kernel = "dense"; // pnm policy: dense | topk
   double gpu_memory_utilization = 0.9; // vLLM's default fraction of HBM it may use
+  double kv_hbm_gib = 0;         // > 0: at most this much HBM for KV (GiB), e.g. to study scarce HBM
   enum class Fidelity { calibrated, detailed } fidelity = Fidelity::calibrated;
   unsigned verify_every = 0;     // calibrated: rerun every Nth device step in detail
   std::string calibration;       // calibration file ("" = the cache)

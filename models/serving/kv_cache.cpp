@@ -125,6 +125,7 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
   const std::vector<int> tiers = tiers_for(s.device);
   const uint64_t per_entry = pbt_ / bt_;
   std::vector<uint64_t> priv(1 + cxl_cap_.size(), 0);
+  std::vector<std::pair<int, uint64_t>> runs; // this growth's private blocks, in order
   uint64_t prefix_n = s.prefix.size();
   const bool has_private = s.private_total() > 0;
   // Prefix entries: whole prompt blocks with a hash id, contiguous from the
@@ -167,6 +168,7 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
       take(t, got);
       taken.push_back({t, got});
       priv[t] += got;
+      runs.emplace_back(t, got);
       need -= got;
     }
     if (need) return rollback();
@@ -175,6 +177,10 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
   s.prefix_tokens = uint32_t(s.prefix.size() * pbt_);
   s.private_blocks.resize(priv.size(), 0);
   for (size_t t = 0; t < priv.size(); ++t) s.private_blocks[t] += priv[t];
+  for (const auto& [t, n] : runs) {
+    if (!s.private_runs.empty() && s.private_runs.back().first == t) s.private_runs.back().second += n;
+    else s.private_runs.emplace_back(t, n);
+  }
   s.tokens = tokens;
   s.holds = true;
   // Entries whose block is now fully computed become findable.
@@ -219,11 +225,12 @@ KvSplit KvCache::split(const Seq& s) const {
   }
   const uint64_t region = std::min<uint64_t>(s.tokens, s.prefix.size() * pbt_);
   const uint64_t priv = s.tokens - region;
-  // Private tokens fill their blocks tier by tier (HBM, then the devices);
-  // only the last block of all is partly used.
+  // Private tokens fill their blocks in the order they were allocated; only
+  // the last block of all is partly used.
   uint64_t left = priv;
-  for (size_t t = 0; t < s.private_blocks.size() && left; ++t) {
-    const uint64_t n = std::min<uint64_t>(left, s.private_blocks[t] * bt_);
+  for (size_t i = 0; i < s.private_runs.size() && left; ++i) {
+    const auto& [t, blocks] = s.private_runs[i];
+    const uint64_t n = std::min<uint64_t>(left, blocks * bt_);
     (t == 0 ? k.hbm_tokens : k.cxl_tokens[t - 1]) += n;
     left -= n;
   }

@@ -50,6 +50,10 @@ public:
     uint32_t prefix_tokens = 0;          // tokens of those entries
     uint64_t tokens = 0;                 // tokens of KV held (prefix + private)
     std::vector<uint64_t> private_blocks; // per tier (0: HBM, 1 + d: device d)
+    // The same blocks in the order they were allocated, as runs of one tier:
+    // tokens fill blocks in this order, so a block taken later in HBM (freed
+    // meanwhile) holds later tokens than the device blocks before it.
+    std::vector<std::pair<int, uint64_t>> private_runs; // (tier, blocks)
     uint64_t private_total() const;
     bool holds = false;                  // has anything allocated
   };

@@ -32,8 +32,9 @@ void fit(Request& r, const WorkloadOptions& opt, const std::string& path) {
   if (!opt.max_context || uint64_t{r.input_tokens} + r.output_tokens <= opt.max_context) return;
   if (!opt.cap_lengths)
     fail(path, r.source_line,
-         fmt::format("request of {} prompt + {} output tokens exceeds the model's {} tokens of context (cap "
-                     "lengths to keep it, or choose a model with a longer context)",
+         fmt::format("request of {} prompt + {} output tokens exceeds the context limit of {} tokens (the "
+                     "model's or --max-context); `--too-long cap` caps such requests, or choose a model with a "
+                     "longer context",
                      r.input_tokens, r.output_tokens, opt.max_context));
   // Keep the output where it fits (the tokens the user waits for); cut the prompt.
   r.output_tokens = std::min<uint32_t>(r.output_tokens, opt.max_context - 1);

@@ -100,6 +100,18 @@ nlohmann::ordered_json serve_report(const ServeResult& r, const Slo& slo, const 
       cal.step_errors.empty() ? 0.0 : *std::max_element(cal.step_errors.begin(), cal.step_errors.end());
   c["p50_step_error"] = percentile(cal.step_errors, 50);
   c["p99_step_error"] = percentile(cal.step_errors, 99);
+  if (!cal.step_errors.empty()) {
+    const auto& w = cal.worst;
+    uint64_t sum = 0;
+    for (uint32_t x : w.contexts) sum += x;
+    c["worst_step"] = {{"step", w.step},
+                       {"batch", w.contexts.size()},
+                       {"min_context", w.contexts.empty() ? 0 : *std::min_element(w.contexts.begin(), w.contexts.end())},
+                       {"mean_context", w.contexts.empty() ? 0.0 : double(sum) / double(w.contexts.size())},
+                       {"max_context", w.contexts.empty() ? 0 : *std::max_element(w.contexts.begin(), w.contexts.end())},
+                       {"calibrated_us", w.calibrated_ns / 1e3},
+                       {"detailed_us", w.detailed_ns / 1e3}};
+  }
   j["calibration"] = c;
   j["iterations"] = r.iterations;
   j["prefill_tokens"] = r.prefill_tokens;

@@ -26,6 +26,13 @@ nlohmann::ordered_json distribution(const std::vector<double>& v);
 
 struct CalibrationCheck {
   std::vector<double> step_errors; // |calibrated - detailed| / detailed per verified device step
+  // The verified step with the largest error, for finding where the table is
+  // weakest (its batch's contexts on the device, and both times).
+  struct Worst {
+    uint64_t step = 0; // device step number (1, 2, ...)
+    std::vector<uint32_t> contexts;
+    double calibrated_ns = 0, detailed_ns = 0;
+  } worst;
 };
 
 // The report's figures from the simulation; `context` holds the

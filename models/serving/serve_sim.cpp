@@ -312,6 +312,9 @@ bool Simulator::iteration() {
       w.prefill.push_back({n, ctx, b.hbm_tokens});
       for (unsigned d = 0; d < ndev && uses_devices(); ++d) {
         const uint64_t c = b.cxl_tokens[d];
+        if (a.cxl_tokens[d] < c) // tokens never move off a device while the sequence holds them
+          throw std::logic_error(fmt::format("serve: request {}'s KV on device {} shrank from {} to {} tokens",
+                                             l->req->id, d, c, a.cxl_tokens[d]));
         rd[d] += (policy_ == Policy::pnm_select ? std::min<uint64_t>(c, uint64_t(n) * cfg_.topk) : c) * kvb;
         wr[d] += (a.cxl_tokens[d] - c) * kvb;
       }

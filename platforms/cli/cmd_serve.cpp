@@ -99,6 +99,12 @@ std::function<int()> add_serve(CLI::App& app, const Globals&) {
   sub->add_flag("--no-prefix-caching", o->no_prefix, "shared prompt blocks are recomputed");
   sub->add_option("--gpu-memory-utilization", c.gpu_memory_utilization, "fraction of HBM the server may use")
       ->check(finite_in(0, 1, true))->capture_default_str();
+  sub->add_option("--kv-hbm-gib", c.kv_hbm_gib,
+                  "at most this much HBM for KV, GiB (default: all HBM left after weights and activations)")
+      ->check(finite_in(0, HUGE_VAL, true));
+  sub->add_flag("--sparse-attention", c.sched.sparse_attention,
+                "the model's attention is top-k sparse (DeepSeek-V3.2's DSA): the GPU attends to --topk tokens "
+                "per step, as pnm-select does on the device");
   sub->add_option("--slo-ttft-ms", c.slo.ttft_ms, "goodput: time-to-first-token objective (0: none)")
       ->check(finite_in(0, HUGE_VAL))->capture_default_str();
   sub->add_option("--slo-tbt-ms", c.slo.tbt_ms, "goodput: objective on a request's mean time between tokens (0: none)")

@@ -44,6 +44,10 @@ struct SweepOptions {
   size_t requests = 0;
   std::string workload, fidelity = "calibrated";
   double slo_ttft_ms = 0, slo_tbt_ms = 0;
+  uint32_t max_context = 0;
+  std::string too_long = "refuse";
+  double kv_hbm_gib = 0;
+  bool sparse_attention = false;
 };
 
 struct Point {
@@ -173,6 +177,12 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
       ->check(CLI::IsMember({"calibrated", "detailed"}))->capture_default_str();
   sub->add_option("--slo-ttft-ms", o->slo_ttft_ms, "serve: TTFT objective of goodput")->check(finite_in(0, HUGE_VAL));
   sub->add_option("--slo-tbt-ms", o->slo_tbt_ms, "serve: mean-TBT objective of goodput")->check(finite_in(0, HUGE_VAL));
+  sub->add_option("--max-context", o->max_context, "serve: longest prompt + output (default: the model's context)");
+  sub->add_option("--too-long", o->too_long, "serve: requests beyond the context: refuse | cap")
+      ->check(CLI::IsMember({"refuse", "cap"}));
+  sub->add_option("--kv-hbm-gib", o->kv_hbm_gib, "serve: at most this much HBM for KV, GiB")
+      ->check(finite_in(0, HUGE_VAL));
+  sub->add_flag("--sparse-attention", o->sparse_attention, "serve: top-k sparse attention (--topk tokens per step)");
   return [o]() -> int {
     namespace fs = std::filesystem;
     const std::string csv_path = o->out + "/summary.csv";
@@ -214,6 +224,10 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
                                          std::to_string(o->requests), "--slo-ttft-ms", fmt::format("{}", o->slo_ttft_ms),
                                          "--slo-tbt-ms", fmt::format("{}", o->slo_tbt_ms)};
               if (!o->workload.empty()) a.insert(a.end(), {"--workload", o->workload});
+              a.insert(a.end(), {"--too-long", o->too_long, "--topk", std::to_string(o->topk)});
+              if (o->max_context) a.insert(a.end(), {"--max-context", std::to_string(o->max_context)});
+              if (o->kv_hbm_gib > 0) a.insert(a.end(), {"--kv-hbm-gib", fmt::format("{}", o->kv_hbm_gib)});
+              if (o->sparse_attention) a.push_back("--sparse-attention");
               add_point(std::move(a), fmt::format("{}_{}_{}_rate{}", fs::path(t).stem().string(),
                                                   fs::path(m).stem().string(), p, r),
                         fmt::format("{} {} {} rate x{}", t, m, p, r));

@@ -396,3 +396,28 @@ TEST(KvCache, FullHbmSpillsToCxlBeforeEvictingTheCache) {
   KvCache::Seq c;
   EXPECT_EQ(kv.match_prefix(c, {1, 2, 3}, 3), 128u);
 }
+
+// Tokens fill blocks in the order they were allocated. A sequence that
+// spilled to a device and later gets an HBM block (freed by another one)
+// keeps its device tokens: the new block holds its newest tokens. (Counting
+// tokens tier by tier moved device tokens to HBM on paper, and the step's
+// write to the device went negative: a wrapped 2^64-byte write that stalled
+// the whole-trace replay for 420 million simulated seconds.)
+TEST(KvCache, TokensStayWhereTheyWereWrittenWhenHbmFreesUp) {
+  KvCache kv(16, 512, 4, {100}, Placement::hbm_then_cxl, false);
+  KvCache::Seq a, b;
+  kv.place(a);
+  kv.place(b);
+  ASSERT_TRUE(kv.grow(a, 64, {}, 64)); // a fills HBM (4 blocks)
+  ASSERT_TRUE(kv.grow(b, 32, {}, 32)); // b spills to the device
+  EXPECT_EQ(kv.split(b).hbm_tokens, 0u);
+  EXPECT_EQ(kv.split(b).cxl_tokens[0], 32u);
+  kv.release(a);                        // HBM frees up
+  ASSERT_TRUE(kv.grow(b, 33, {}, 33)); // b's next block is in HBM
+  const KvSplit k = kv.split(b);
+  EXPECT_EQ(k.cxl_tokens[0], 32u);
+  EXPECT_EQ(k.hbm_tokens, 1u);
+  ASSERT_TRUE(kv.grow(b, 60, {}, 60));
+  EXPECT_EQ(kv.split(b).cxl_tokens[0], 32u);
+  EXPECT_EQ(kv.split(b).hbm_tokens, 28u);
+}
