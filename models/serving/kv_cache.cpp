@@ -107,19 +107,19 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
     }
     return false;
   };
-  // Free space is used first, in tier order; cached prefix blocks are evicted
-  // (tier by tier, least recently used first) only when every tier of the
-  // placement is full, so a full HBM spills to CXL instead of emptying the
-  // cache.
-  auto evict_for = [&](const std::vector<int>& ts, uint64_t blocks, bool one_tier) -> int {
-    for (int t : ts)
-      if (free_in(t) >= blocks) return t;
-    for (int t : ts) {
-      while (free_in(t) < blocks && evict_one(t)) {
-      }
-      if (free_in(t) >= blocks) return t;
-      if (!one_tier) blocks -= free_in(t); // what this tier can take
+  // Tier by tier (HBM first): free space, then space won by evicting that
+  // tier's unreferenced cached prefix blocks (least recently used first),
+  // then the next tier. Running sequences' KV in the fast tier is worth
+  // more than an idle cached prefix: spilling it to CXL slows every later
+  // step of the sequence, a lost cache hit costs one prefill of the block.
+  auto make_room = [&](int t, uint64_t blocks) {
+    while (free_in(t) < blocks && evict_one(t)) {
     }
+    return std::min(free_in(t), blocks);
+  };
+  auto tier_for_entry = [&](const std::vector<int>& ts, uint64_t blocks) -> int {
+    for (int t : ts)
+      if (make_room(t, blocks) >= blocks) return t;
     return -1;
   };
   const std::vector<int> tiers = tiers_for(s.device);
@@ -132,7 +132,7 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
   // start, before any private block.
   if (prefix_caching_ && !has_private) {
     while (prefix_n < hash_ids.size() && (prefix_n + 1) * pbt_ <= prompt_tokens && prefix_n * pbt_ < tokens) {
-      const int where = evict_for(tiers, per_entry, true);
+      const int where = tier_for_entry(tiers, per_entry);
       if (where < 0) return rollback();
       take(where, per_entry);
       taken.push_back({where, per_entry});
@@ -158,12 +158,9 @@ bool KvCache::grow(Seq& s, uint64_t tokens, const std::vector<uint64_t>& hash_id
     const uint64_t have = s.private_total();
     const uint64_t need_total = (tokens - region + bt_ - 1) / bt_;
     uint64_t need = need_total > have ? need_total - have : 0;
-    uint64_t free_total = 0;
-    for (int t : tiers) free_total += free_in(t);
-    if (free_total < need) evict_for(tiers, need, false); // make room by eviction only when short
     for (int t : tiers) {
       if (!need) break;
-      const uint64_t got = std::min(need, free_in(t));
+      const uint64_t got = make_room(t, need);
       if (!got) continue;
       take(t, got);
       taken.push_back({t, got});

@@ -120,6 +120,11 @@ nlohmann::ordered_json serve_report(const ServeResult& r, const Slo& slo, const 
   j["prefix_evictions"] = r.evictions;
   j["gpu_busy_fraction"] = r.gpu_busy_ns / (span_s * 1e9);
   j["device_busy_fraction"] = r.device_busy_ns / (span_s * 1e9);
+  const auto& d = r.decode_only;
+  j["decode_only"] = {{"iterations", d.iterations},
+                      {"time_fraction", span_s > 0 ? d.ns / (span_s * 1e9) : 0.0},
+                      {"tokens_per_s", d.ns > 0 ? double(d.tokens) / (d.ns / 1e9) : 0.0},
+                      {"energy_per_token_mj", d.tokens ? d.energy_pj / 1e9 / double(d.tokens) : 0.0}};
   nlohmann::ordered_json over = nlohmann::ordered_json::array();
   for (const Sample& s : r.samples)
     over.push_back({{"t_ms", s.t_ms}, {"batch", s.batch}, {"decode", s.decode}, {"prefill_tokens", s.prefill_tokens},

@@ -54,6 +54,12 @@ void add(Energy& to, const Energy& e) {
   for (const auto& [k, v] : e) to[k] += v;
 }
 
+double total_pj(const Energy& e) {
+  double t = 0;
+  for (const auto& [k, v] : e) t += v;
+  return t;
+}
+
 // A request inside the system.
 struct Live {
   const Request* req = nullptr;
@@ -340,6 +346,7 @@ bool Simulator::iteration() {
     }
   }
   const GpuPart g = be_.gpu(w);
+  double iter_pj = total_pj(g.energy);
   double dev_ns = 0;
   for (unsigned d = 0; d < ndev; ++d) {
     double ns = 0;
@@ -348,12 +355,14 @@ bool Simulator::iteration() {
       ns += p.ns;
       out_.link_bytes += p.link_bytes;
       add(out_.energy_pj, p.energy);
+      iter_pj += total_pj(p.energy);
     }
     if (wr[d] || rd[d]) {
       const DevicePart p = be_.device_bulk(d, wr[d], rd[d]);
       ns += p.ns;
       out_.link_bytes += p.link_bytes;
       add(out_.energy_pj, p.energy);
+      iter_pj += total_pj(p.energy);
     }
     dev_ns = std::max(dev_ns, ns);
   }
@@ -369,6 +378,12 @@ bool Simulator::iteration() {
   now_ms_ += iter_ns / kNsPerMs;
   ++out_.iterations;
   out_.prefill_tokens += prefill_tokens;
+  if (prefill_tokens == 0) {
+    ++out_.decode_only.iterations;
+    out_.decode_only.tokens += decode;
+    out_.decode_only.ns += iter_ns;
+    out_.decode_only.energy_pj += iter_pj;
+  }
 
   // Effects, at the iteration's end.
   for (auto& [l, n] : sched) {

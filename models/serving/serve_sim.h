@@ -162,6 +162,12 @@ struct ServeResult {
   Energy energy_pj;
   double link_bytes = 0, nic_bytes = 0, hbm_bytes = 0;
   double gpu_busy_ns = 0, device_busy_ns = 0;
+  // Iterations with no prefill work: the decode phase on its own, as papers
+  // that measure decode throughput and energy per token report it.
+  struct DecodeOnly {
+    uint64_t iterations = 0, tokens = 0;
+    double ns = 0, energy_pj = 0;
+  } decode_only;
   size_t refused = 0;                  // requests that can never fit in KV memory
 };
 

@@ -58,6 +58,14 @@ struct Point {
   int status = -1;
 };
 
+// A name or file for point labels: the file name without ".json" (names
+// such as llama-3.1-8b keep their dots: a stem would cut them to llama-3).
+std::string file_label(const std::string& name_or_path) {
+  std::string f = std::filesystem::path(name_or_path).filename().string();
+  if (f.size() > 5 && f.compare(f.size() - 5, 5, ".json") == 0) f.resize(f.size() - 5);
+  return f;
+}
+
 std::string self_exe() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -228,8 +236,7 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
               if (o->max_context) a.insert(a.end(), {"--max-context", std::to_string(o->max_context)});
               if (o->kv_hbm_gib > 0) a.insert(a.end(), {"--kv-hbm-gib", fmt::format("{}", o->kv_hbm_gib)});
               if (o->sparse_attention) a.push_back("--sparse-attention");
-              add_point(std::move(a), fmt::format("{}_{}_{}_rate{}", fs::path(t).stem().string(),
-                                                  fs::path(m).stem().string(), p, r),
+              add_point(std::move(a), fmt::format("{}_{}_{}_rate{}", file_label(t), file_label(m), p, r),
                         fmt::format("{} {} {} rate x{}", t, m, p, r));
             }
     } else {
@@ -245,7 +252,7 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
                          std::to_string(o->batch), "--steps", std::to_string(o->steps), "--topk",
                          std::to_string(o->topk), "--layers-simulated", std::to_string(o->layers_simulated), "--data",
                          o->data},
-                        fmt::format("{}_{}_{}_{}", fs::path(p).stem().string(), fs::path(m).stem().string(), k, c),
+                        fmt::format("{}_{}_{}_{}", file_label(p), file_label(m), k, c),
                         fmt::format("{} {} {} context {}", p, m, k, c));
     }
     fs::create_directories(o->out);

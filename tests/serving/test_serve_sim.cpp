@@ -126,6 +126,12 @@ TEST(ServeSim, OneRequestTimesByHand) {
   EXPECT_NEAR(r.tbt_ms[2], 1.1 + 102e-6, 1e-9);
   EXPECT_NEAR(q.e2e_ms(), 11.0 + 3 * 1.1 + 303e-6, 1e-9);
   EXPECT_EQ(r.iterations, 4u);
+  // The decode phase alone: three iterations of one token each, with their
+  // time and the GPU energy the fake charges (1 pJ per linear ns).
+  EXPECT_EQ(r.decode_only.iterations, 3u);
+  EXPECT_EQ(r.decode_only.tokens, 3u);
+  EXPECT_NEAR(r.decode_only.ns, 3 * 1.1e6 + 303, 1e-6);
+  EXPECT_NEAR(r.decode_only.energy_pj, 3 * 1.1e6, 1e-6);
 }
 
 TEST(ServeSim, ContinuousBatchingSharesIterations) {
@@ -381,7 +387,10 @@ TEST(ServeSim, SparseAttentionReadsTopkFromHbm) {
   EXPECT_EQ(be.last_work.decode_hbm_tokens.at(0), 64u);
 }
 
-TEST(KvCache, FullHbmSpillsToCxlBeforeEvictingTheCache) {
+// A running sequence's KV takes HBM from idle cached prefix blocks (least
+// recently used first) before it spills to CXL: a spilled block slows every
+// later step, an evicted one costs one prefill if it is asked for again.
+TEST(KvCache, HbmCacheIsEvictedBeforeKvSpillsToCxl) {
   KvCache kv(16, 64, 8, {100}, Placement::hbm_then_cxl, true);
   KvCache::Seq a, b;
   kv.place(a);
@@ -389,12 +398,28 @@ TEST(KvCache, FullHbmSpillsToCxlBeforeEvictingTheCache) {
   kv.release(a);
   EXPECT_EQ(kv.cached_blocks(), 8u);
   kv.place(b);
-  ASSERT_TRUE(kv.grow(b, 160, {}, 160));
-  EXPECT_EQ(kv.evictions(), 0u);
-  EXPECT_EQ(kv.split(b).cxl_total(), 160u);
-  // The cache still serves a hit.
+  ASSERT_TRUE(kv.grow(b, 96, {}, 96)); // 6 blocks: both cached blocks go (4 each)
+  EXPECT_EQ(kv.evictions(), 2u);
+  EXPECT_EQ(kv.split(b).hbm_tokens, 96u);
+  EXPECT_EQ(kv.split(b).cxl_total(), 0u);
+  ASSERT_TRUE(kv.grow(b, 160, {}, 160)); // HBM is full of b: the rest spills
+  EXPECT_EQ(kv.split(b).hbm_tokens, 128u);
+  EXPECT_EQ(kv.split(b).cxl_total(), 32u);
   KvCache::Seq c;
-  EXPECT_EQ(kv.match_prefix(c, {1, 2, 3}, 3), 128u);
+  EXPECT_EQ(kv.match_prefix(c, {1, 2, 3}, 3), 0u);
+}
+
+// The least recently used cached block goes first; the other still hits.
+TEST(KvCache, HbmEvictionTakesOnlyWhatItNeeds) {
+  KvCache kv(16, 64, 8, {100}, Placement::hbm_then_cxl, true);
+  KvCache::Seq a, b;
+  kv.place(a);
+  ASSERT_TRUE(kv.grow(a, 128, {1, 2}, 128));
+  kv.release(a);
+  kv.place(b);
+  ASSERT_TRUE(kv.grow(b, 48, {}, 48)); // 3 blocks: one cached block (4) is enough
+  EXPECT_EQ(kv.evictions(), 1u);
+  EXPECT_EQ(kv.split(b).hbm_tokens, 48u);
 }
 
 // Tokens fill blocks in the order they were allocated. A sequence that
