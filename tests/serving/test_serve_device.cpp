@@ -23,7 +23,7 @@ CalibrateConfig tiny_grid(Kernel k) {
   c.kernel = k;
   c.topk = 64;
   c.batches = {1, 2, 4};
-  c.contexts = {256, 1024};
+  c.contexts = {1024, 4095};
   c.bulk_bytes = 256 << 10;
   return c;
 }
@@ -53,20 +53,21 @@ TEST(ServeDevice, CalibratedStepTimeWithinThreePercentOfDetailedOnMixedBatches) 
     EXPECT_EQ(cal.grid().size(), 6u);
     // Cost grows with the batch and with the context.
     EXPECT_GT(cal.at(4, 1024).ns, cal.at(1, 1024).ns);
-    EXPECT_GT(cal.at(4, 1024).ns, cal.at(4, 256).ns);
-    EXPECT_GT(cal.at(4, 1024).energy.dram_rd_wr, cal.at(4, 256).energy.dram_rd_wr);
+    EXPECT_GT(cal.at(4, 4095).ns, cal.at(4, 1024).ns);
+    EXPECT_GT(cal.at(4, 4095).energy.dram_rd_wr, cal.at(4, 1024).energy.dram_rd_wr);
     if (k == Kernel::host_fetch) {
-      EXPECT_GT(cal.at(4, 1024).link_bytes, cal.at(4, 256).link_bytes);
+      EXPECT_GT(cal.at(4, 4095).link_bytes, cal.at(4, 1024).link_bytes);
     }
     EXPECT_GT(cal.bulk_write().gbps, 0);
     const std::vector<CheckPoint> pts = check_calibration(cal, "", m, k, 64, 5, 7);
     ASSERT_EQ(pts.size(), 5u);
     for (const CheckPoint& p : pts) {
       // The tiny model's steps are tens of microseconds: whether a refresh
-      // (295 ns every 3.9 us) falls inside moves them by up to ~3.5% since
-      // the firmware core syncs on register accesses. Llama-3.1-8B's
-      // millisecond steps meet 3% (docs/SERVING_CALIBRATION.md).
-      EXPECT_LT(std::abs(p.ns_error), 0.04) << kernels::kernel_name(k) << " batch " << p.contexts.size();
+      // (295 ns every 3.9 us) falls inside one moves it by 1-3% (20 random
+      // batches per kernel at contexts 1K-4K: max 1.4-3.3%). Llama-3.1-8B's
+      // millisecond steps are where the 3% goal applies
+      // (docs/SERVING_CALIBRATION.md).
+      EXPECT_LT(std::abs(p.ns_error), 0.035) << kernels::kernel_name(k) << " batch " << p.contexts.size();
       // Row hits and link idle flits vary a little from step to step at this
       // scale (tens of microseconds): 5% on the step's activity energy.
       EXPECT_LT(rel(activity_pj(p.calibrated), activity_pj(p.detailed)), 0.05)
