@@ -8,6 +8,7 @@
 #include <set>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace pnm::serving {
 
@@ -309,7 +310,9 @@ void CalibratedDeviceCost::save(const std::string& path, bool force) const {
     throw std::runtime_error(fmt::format("calibration output '{}' exists and is not a pnmvp calibration file; refusing "
                                          "to overwrite it (remove it, choose another --out, or give --force)",
                                          path));
-  const std::string tmp = path + ".tmp";
+  // A temporary of this process: two processes calibrating into the same
+  // cache file at once each rename a whole file into place (the last wins).
+  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   {
     std::ofstream out(tmp, std::ios::trunc);
     if (!out) throw std::runtime_error(fmt::format("calibration '{}': cannot open for writing", tmp));
