@@ -190,11 +190,17 @@ DecodeSession::SeqId DecodeSession::admit(uint32_t prompt_tokens, uint32_t reser
     throw std::invalid_argument(fmt::format("admit: prompt {} and reserve {} tokens must satisfy 1 <= prompt <= "
                                             "reserve <= {} (the engine's longest sequence)",
                                             prompt_tokens, reserve_tokens, 1u << 24));
-  // KV heads sit `stride` rows apart: the reservation rounded up to 256 rows
-  // (64 KiB at head_dim 128) plus one, so heads are never a power of two of
-  // bytes apart, where the same token of every head would share a channel
-  // and bank and a gather's reads would conflict (docs/WORKLOAD.md).
-  const uint32_t stride = std::min<uint32_t>(1u << 24, (reserve_tokens + 255u) / 256u * 256u + 1u);
+  // KV heads sit `stride` rows apart: the reservation rounded up to an odd
+  // number of 256-row blocks (64 KiB each at head_dim 128), plus one row, so
+  // heads are never a power of two of bytes apart, where the same token of
+  // every head would share a channel and bank and a gather's reads would
+  // conflict. An even block count aliases too: pnm-select at 11K tokens
+  // takes 35 ms per step with 44 or 46 blocks, 21 ms with 45 or 47 (and
+  // the calibration grid's powers of two always gave odd counts, so the
+  // calibrated table was up to 40% too fast on other contexts). See
+  // docs/WORKLOAD.md, "KV layout".
+  const uint32_t blocks = ((reserve_tokens + 255u) / 256u) | 1u;
+  const uint32_t stride = std::min<uint32_t>(1u << 24, blocks * 256u + 1u);
   kernels::AttentionShape shape = sc_.shape;
   shape.seq_len = stride;
   const kernels::LayerSizes z = kernels::layer_sizes(shape, sc_.topk);

@@ -111,9 +111,15 @@ def energy(args):
     fig, ax = plt.subplots(figsize=(6, 4))
     names = [r["policy"] for r in sel]
     vals = [float(r["energy_per_output_token_mj"]) for r in sel]
-    ax.bar(names, vals, color="#4477aa")
+    bars = ax.bar(names, vals, color="#4477aa")
+    ax.bar_label(bars, fmt="%.0f", fontsize=8)
     ax.set_ylabel("energy per output token (mJ)")
-    ax.set_yscale("log")
+    # Linear from zero unless the policies differ by more than 20x (a log
+    # axis on a narrow range makes small differences look large).
+    if min(vals) > 0 and max(vals) / min(vals) > 20:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(0, max(vals) * 1.12)
     ax.grid(True, axis="y", which="both", alpha=0.3)
     fig.suptitle(f"pnmvp serve: energy per output token at rate x{scale} ({args.inputs[0]})", fontsize=9)
     save(fig, args.out)

@@ -69,7 +69,7 @@ TEST(Workload, LongRequestsAreRefusedOrCappedNeverSilentlyCut) {
   const std::string e = error_of(kMooncake, o);
   // Line 7 is the first request beyond 8K tokens of prompt + output.
   EXPECT_NE(e.find("mooncake_conversation_trace.jsonl:"), std::string::npos) << e;
-  EXPECT_NE(e.find("exceeds the model's 8192 tokens"), std::string::npos) << e;
+  EXPECT_NE(e.find("exceeds the context limit of 8192 tokens"), std::string::npos) << e;
   o.cap_lengths = true;
   const auto r = read_trace(kMooncake, o);
   ASSERT_EQ(r.size(), 12031u);
