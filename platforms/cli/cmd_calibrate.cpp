@@ -61,7 +61,7 @@ std::function<int()> add_calibrate(CLI::App& app, const Globals&) {
   sub->add_option("--topk", o->topk, "tokens kept per query head by pnm-topk and pnm-select")->capture_default_str();
   add_list(sub, "--batch", o->batches, "grid batch sizes (comma list; default 1,4)");
   add_list(sub, "--context", o->contexts,
-           "grid contexts in tokens (comma list; default 1K, the model's longest context / 8, its longest)");
+           "grid contexts in tokens (comma list; default 16, 1K, the model's longest context / 8, its longest)");
   sub->add_option("--out", o->out, "calibration file (default $XDG_CACHE_HOME/pnmvp/calibration-<system>-<model>-"
                                    "<kernel>[-topkN].json, else under ~/.cache/pnmvp)");
   sub->add_option("--check", o->check,
