@@ -40,7 +40,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every usage error (unknown flag or
+    // subcommand, bad value, missing argument) exits 2, as for Unix tools,
+    // whatever CLI11's own code for it.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   pnm::log::install_report_handler();
   pnm::log::set_level(g.debug ? pnm::log::Level::debug
