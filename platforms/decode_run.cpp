@@ -195,7 +195,7 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   }
   StatGroup tree;
   const Snapshot s1 = snapshot(sys, &tree);
-  if (!cfg.stats_path.empty()) write_report(cfg.stats_path, stats_document(tree));
+  if (!cfg.stats_path.empty()) write_report(cfg.stats_path, stats_document(tree), cfg.overwrite);
   if (trace) {
     // The window is over: what the teardown does (the firmware releasing the
     // tenant) is not traced.

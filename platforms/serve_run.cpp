@@ -341,7 +341,7 @@ nlohmann::ordered_json run_serve(const ServeRunConfig& cfg) {
   if (!cfg.csv_path.empty()) write_requests_csv(cfg.csv_path, r, cfg.slo);
   if (!cfg.trace_path.empty())
     write_serve_trace(cfg.trace_path, cfg.overwrite, r, fmt::format("serve {} {}", policy_name(policy), arch.shape.name));
-  if (!cfg.report_path.empty()) write_report(cfg.report_path, j);
+  if (!cfg.report_path.empty()) write_report(cfg.report_path, j, cfg.overwrite);
   return j;
 }
 

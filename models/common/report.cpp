@@ -46,20 +46,21 @@ void check_output_path(const std::string& path, const std::string& what, bool fo
         what, path));
 }
 
-void write_report(const std::string& path, const nlohmann::ordered_json& report) {
+nlohmann::ordered_json with_provenance(const nlohmann::ordered_json& report) {
+  if (report.contains("provenance")) return report;
+  nlohmann::ordered_json with = report;
+  with["provenance"] = provenance::object();
+  return with;
+}
+
+void write_report(const std::string& path, const nlohmann::ordered_json& report, bool force) {
   if (!report.is_object() || !report.contains("schema"))
     throw std::logic_error("report without a schema key");
-  check_output_path(path, "report");
+  check_output_path(path, "report", force);
   std::ofstream out(path, std::ios::trunc);
   if (!out) throw std::runtime_error(fmt::format("report '{}': cannot open for writing", path));
-  if (report.contains("provenance")) {
-    out << report.dump(2) << "\n";
-  } else {
-    nlohmann::ordered_json with = report;
-    with["provenance"] = provenance::object();
-    // replace: an argument that is not UTF-8 must not make the report unwritable
-    out << with.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
-  }
+  // replace: an argument that is not UTF-8 must not make the report unwritable
+  out << with_provenance(report).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   if (!out) throw std::runtime_error(fmt::format("report '{}': write failed", path));
 }
 

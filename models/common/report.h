@@ -25,9 +25,12 @@
 namespace pnm {
 
 // Throws std::runtime_error naming the path if the file exists and is not a
-// pnmvp report, or cannot be written. Appends the provenance object (below)
-// unless the report already has one.
-void write_report(const std::string& path, const nlohmann::ordered_json& report);
+// pnmvp report (unless `force`: the user's --force), or cannot be written.
+// Appends the provenance object (below) unless the report already has one.
+void write_report(const std::string& path, const nlohmann::ordered_json& report, bool force = false);
+
+// The report as written (with provenance), for printing with --json.
+nlohmann::ordered_json with_provenance(const nlohmann::ordered_json& report);
 
 // Same protection for other outputs we create (traces, CSV, .npy): refuses to
 // replace a file not produced by pnmvp unless `force`.

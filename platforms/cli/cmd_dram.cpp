@@ -26,6 +26,7 @@ struct DramOpts {
   uint64_t stride = 4096;
   uint64_t seed = 1;
   std::string report;
+  bool force = false, json = false;
   std::string stats;
   std::string cmd_trace;
 };
@@ -116,6 +117,8 @@ std::function<int()> add_dram(CLI::App& app, const Globals&) {
                   "write the whole stats tree of each run here (JSON, with units and descriptions)");
   sub->add_option("--command-trace", o->cmd_trace,
                   "write every DRAM command as CSV (cycle,channel,rank,bankgroup,bank,command,row)");
+  sub->add_flag("--force", o->force, "replace existing output files");
+  sub->add_flag("--json", o->json, "print the report on stdout instead of the summary");
   return [o]() -> int {
     PlatformConfig pc = load_platform(resolve_platform(o->platform));
     log::info("platform", "loaded {} from {} ({} parameters)", pc.name, pc.file, pc.params.size());
@@ -123,13 +126,15 @@ std::function<int()> add_dram(CLI::App& app, const Globals&) {
       if (!out->empty()) {
         if (*out == o->trace || *out == pc.file)
           throw std::runtime_error(fmt::format("output '{}' would overwrite an input", *out));
-        check_output_path(*out, out == &o->cmd_trace ? "command trace" : "report");
+        check_output_path(*out, out == &o->cmd_trace ? "command trace" : "report", o->force);
       }
     if (!o->stats.empty() && (o->stats == o->report || o->stats == o->cmd_trace))
       throw std::runtime_error(fmt::format("--stats '{}' names another output too", o->stats));
     std::unique_ptr<dram::CommandTraceWriter> cmds;
     if (!o->cmd_trace.empty()) cmds = std::make_unique<dram::CommandTraceWriter>(o->cmd_trace);
-    std::cout << fmt::format("platform {} ({}): {} x {} channel(s), {} rank(s), {:.1f} GB/s peak\n",
+    std::ostream null_out(nullptr);
+    std::ostream& text = o->json ? null_out : std::cout; // --json: the report alone on stdout
+    text << fmt::format("platform {} ({}): {} x {} channel(s), {} rank(s), {:.1f} GB/s peak\n",
                              pc.name, pc.file, pc.dram.channels, pc.dram.spec.name,
                              pc.dram.channel.ranks,
                              pc.dram.spec.peak_gbps() * pc.dram.channels);
@@ -144,23 +149,25 @@ std::function<int()> add_dram(CLI::App& app, const Globals&) {
       runs.push_back(run_one(pc, *o, "random", 0.0, cmds.get(), by_run));
       runs.push_back(run_one(pc, *o, "random", 1.0 / 3.0, cmds.get(), by_run));
     }
-    for (const auto& r : runs) print_summary(r);
+    if (!o->json)
+      for (const auto& r : runs) print_summary(r);
+    nlohmann::ordered_json out;
+    if (runs.size() == 1) {
+      out = runs[0].report;
+    } else {
+      out["schema"] = "pnmvp.dram-demo.v1";
+      out["runs"] = nlohmann::ordered_json::array();
+      for (const auto& r : runs) out["runs"].push_back(r.report);
+    }
     if (!o->report.empty()) {
-      nlohmann::ordered_json out;
-      if (runs.size() == 1) {
-        out = runs[0].report;
-      } else {
-        out["schema"] = "pnmvp.dram-demo.v1";
-        out["runs"] = nlohmann::ordered_json::array();
-        for (const auto& r : runs) out["runs"].push_back(r.report);
-      }
-      write_report(o->report, out);
-      std::cout << "report written to " << o->report << "\n";
+      write_report(o->report, out, o->force);
+      text << "report written to " << o->report << "\n";
     }
     if (!o->stats.empty()) {
-      write_report(o->stats, stats_document(tree));
-      std::cout << "stats written to " << o->stats << "\n";
+      write_report(o->stats, stats_document(tree), o->force);
+      text << "stats written to " << o->stats << "\n";
     }
+    if (o->json) std::cout << with_provenance(out).dump(2) << "\n";
     return 0;
   };
 }

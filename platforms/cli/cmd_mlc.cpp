@@ -25,6 +25,7 @@ struct MlcOpts {
   Target target;
   unsigned device = 0;
   std::string report;
+  bool force = false, json = false;
   std::string stats;
   unsigned chase_reads = 2000;
   uint64_t bandwidth_mib = 16; // per bandwidth measurement, all cores together
@@ -201,7 +202,11 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
   sub->add_option("--agents", o->agents, "background streams of the loaded-latency curve")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
+  sub->add_flag("--force", o->force, "replace existing output files");
+  sub->add_flag("--json", o->json, "print the report on stdout instead of the tables");
   return [o]() -> int {
+    std::ostream null_out(nullptr);
+    std::ostream& text = o->json ? null_out : std::cout; // --json: the report alone on stdout
     const SystemConfig sc = select_system(o->target.system, o->target.platform);
     if (o->device >= sc.devices.size())
       throw ConfigError(fmt::format("--device {}: {} has {} device(s)", o->device, sc.file, sc.devices.size()));
@@ -212,8 +217,8 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
     const HostConfig& hc = sc.hosts.front();
     if (o->cores > hc.cores)
       throw ConfigError(fmt::format("--cores {}: host {} has {} cores ({})", o->cores, hc.name, hc.cores, sc.file));
-    if (!o->report.empty()) check_output_path(o->report, "report");
-    if (!o->stats.empty()) check_output_path(o->stats, "stats");
+    if (!o->report.empty()) check_output_path(o->report, "report", o->force);
+    if (!o->stats.empty()) check_output_path(o->stats, "stats", o->force);
     if (!o->stats.empty() && o->stats == o->report)
       throw std::runtime_error(fmt::format("--stats and --report both name '{}'", o->stats));
     // One group per measurement (each its own simulation), when --stats asks.
@@ -252,42 +257,42 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
                                 lines, 1, 0, in_flight)
                        : rd;
 
-    std::cout << fmt::format("system {} ({}): {} device(s); measuring device {} ({}) from host {}\n", sc.name,
+    text << fmt::format("system {} ({}): {} device(s); measuring device {} ({}) from host {}\n", sc.name,
                              sc.file, sc.devices.size(), o->device, sc.devices[o->device].name, hc.name);
-    std::cout << fmt::format("platform {} ({}): CXL PCIe Gen{} x{} {} flits, link {:.1f} GB/s raw, "
+    text << fmt::format("platform {} ({}): CXL PCIe Gen{} x{} {} flits, link {:.1f} GB/s raw, "
                              "{:.1f} GB/s effective for reads\n",
                              pc.name, pc.file, pc.cxl.io.link_gen, lc.lanes,
                              lc.flit_mode == cxl::FlitMode::flit68 ? "68B" : "256B", lc.raw_gbytes_per_s(), link_eff);
-    std::cout << fmt::format("idle load-to-use latency  CXL {:8.1f} ns  (core, caches and mesh {:.1f} + root port "
+    text << fmt::format("idle load-to-use latency  CXL {:8.1f} ns  (core, caches and mesh {:.1f} + root port "
                              "{:.1f} + downstream link {:.1f} + controller {:.1f} + DRAM {:.1f} + upstream link "
                              "{:.1f}, averages)\n",
                              idle.avg_ns, host_path, rp, idle.breakdown.downstream_link_ns,
                              idle.breakdown.controller_ns, idle.breakdown.dram_ns, idle.breakdown.upstream_link_ns);
-    std::cout << fmt::format("                        local {:8.1f} ns  (core, caches and mesh {:.1f} + DRAM {:.1f})\n",
+    text << fmt::format("                        local {:8.1f} ns  (core, caches and mesh {:.1f} + DRAM {:.1f})\n",
                              local_idle.avg_ns, host_path, local_idle.avg_ns - host_path);
-    std::cout << fmt::format("CXL / local latency       {:8.2f}x\n", idle.avg_ns / local_idle.avg_ns);
-    std::cout << fmt::format("bandwidth (GB/s, {} cores x {} line fill buffers = {} lines in flight)\n", cores,
+    text << fmt::format("CXL / local latency       {:8.2f}x\n", idle.avg_ns / local_idle.avg_ns);
+    text << fmt::format("bandwidth (GB/s, {} cores x {} line fill buffers = {} lines in flight)\n", cores,
                              hc.line_fill_buffers, in_flight);
-    std::cout << fmt::format("  {:<20} {:>10} {:>12}\n", "", "CXL", "local DDR5");
-    std::cout << fmt::format("  {:<20} {:>10.2f} {:>12.2f}   (CXL: {:.1f}% of effective link; {:.0f}% of local)\n",
+    text << fmt::format("  {:<20} {:>10} {:>12}\n", "", "CXL", "local DDR5");
+    text << fmt::format("  {:<20} {:>10.2f} {:>12.2f}   (CXL: {:.1f}% of effective link; {:.0f}% of local)\n",
                              "ALL Reads", rd.gbps, local_rd.gbps, 100 * rd.gbps / link_eff,
                              100 * rd.gbps / local_rd.gbps);
     for (size_t i = 0; i < mixed.size(); ++i)
-      std::cout << fmt::format("  {:<20} {:>10.2f} {:>12}\n", kMixes[i].label, mixed[i].gbps, "-");
-    std::cout << fmt::format("  {:<20} {:>10.2f} {:>12}\n", "ALL Writes", wr.gbps, "-");
+      text << fmt::format("  {:<20} {:>10.2f} {:>12}\n", kMixes[i].label, mixed[i].gbps, "-");
+    text << fmt::format("  {:<20} {:>10.2f} {:>12}\n", "ALL Writes", wr.gbps, "-");
     if (all.size() > 1)
-      std::cout << fmt::format("  {:<20} {:>10.2f}   (all {} devices of the host at once)\n", "ALL Reads, all devs",
+      text << fmt::format("  {:<20} {:>10.2f}   (all {} devices of the host at once)\n", "ALL Reads, all devs",
                                rd_all.gbps, all.size());
-    std::cout << "loaded latency (CXL):\n  injected GB/s   latency ns\n";
+    text << "loaded latency (CXL):\n  injected GB/s   latency ns\n";
     nlohmann::ordered_json loaded = nlohmann::ordered_json::array();
     for (double gap : {2000.0, 800.0, 400.0, 200.0, 100.0, 50.0, 0.0}) {
       double bw = 0;
       const Chase c = chase(sc, into(fmt::format("loaded_gap_{:.0f}ns", gap), "loaded latency, CXL"), dev,
                             std::max(200u, o->chase_reads / 10), o->agents, gap, &bw);
-      std::cout << fmt::format("  {:12.2f}   {:10.1f}\n", bw, c.avg_ns);
+      text << fmt::format("  {:12.2f}   {:10.1f}\n", bw, c.avg_ns);
       loaded.push_back({{"bandwidth_gbps", bw}, {"latency_ns", c.avg_ns}, {"injection_gap_ns", gap}});
     }
-    if (!o->report.empty()) {
+    {
       nlohmann::ordered_json j;
       j["schema"] = "pnmvp.mlc.v1";
       j["platform"] = pc.file;
@@ -318,12 +323,15 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
       j["link_effective_gbps"] = link_eff;
       j["loaded_latency"] = loaded;
       if (all.size() > 1) j["all_devices_read_bandwidth_gbps"] = rd_all.gbps;
-      write_report(o->report, j);
-      std::cout << "report written to " << o->report << "\n";
+      if (!o->report.empty()) {
+        write_report(o->report, j, o->force);
+        text << "report written to " << o->report << "\n";
+      }
+      if (o->json) std::cout << with_provenance(j).dump(2) << "\n";
     }
     if (!o->stats.empty()) {
-      write_report(o->stats, stats_document(tree));
-      std::cout << "stats written to " << o->stats << "\n";
+      write_report(o->stats, stats_document(tree), o->force);
+      text << "stats written to " << o->stats << "\n";
     }
     return 0;
   };

@@ -141,7 +141,7 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
       report["schema"] = "pnmvp.run.v1";
       report["runs"] = runs;
     }
-    if (!o->report.empty()) write_report(o->report, report);
+    if (!o->report.empty()) write_report(o->report, report, o->force);
     if (o->json) std::cout << report.dump(2) << "\n";
     else if (!o->quiet) {
       print_table(runs, std::cout);
