@@ -181,9 +181,36 @@ std::function<int()> add_params(CLI::App& app, const Globals&) {
       ->capture_default_str();
   sub->add_option("--system", *system, "a system file or shipped system name instead: its own parameters "
                                        "(hosts, device placement, link overrides)");
-  return [platform, system]() -> int {
-    const std::vector<ParamRecord> params =
-        system->empty() ? load_platform(resolve_platform(*platform)).params : select_system(*system, "").params;
+  auto json = std::make_shared<bool>(false);
+  sub->add_flag("--json", *json, "print the parameters as JSON (schema pnmvp.params.v1) instead of the table");
+  return [platform, system, json]() -> int {
+    std::string file;
+    std::vector<ParamRecord> params;
+    if (system->empty()) {
+      const PlatformConfig pc = load_platform(resolve_platform(*platform));
+      file = pc.file;
+      params = pc.params;
+    } else {
+      const SystemConfig sc = select_system(*system, "");
+      file = sc.file;
+      params = sc.params;
+    }
+    if (*json) {
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      for (const auto& p : params) {
+        // The value is kept as JSON text: emit it as JSON again.
+        nlohmann::ordered_json v = nlohmann::ordered_json::parse(p.value, nullptr, false);
+        list.push_back({{"path", p.path},
+                        {"value", v.is_discarded() ? nlohmann::ordered_json(p.value) : v},
+                        {"unit", p.unit},
+                        {"range", p.range},
+                        {"description", p.description},
+                        {"source", p.source}});
+      }
+      nlohmann::ordered_json out = {{"schema", "pnmvp.params.v1"}, {"file", file}, {"params", std::move(list)}};
+      std::cout << with_provenance(out).dump(2) << "\n";
+      return 0;
+    }
     for (const auto& p : params)
       std::cout << fmt::format("{:<48} {:>12} {:<8} {:<22} {}{}\n", p.path, p.value, p.unit,
                                p.range, p.description,

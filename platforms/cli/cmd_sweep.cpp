@@ -263,7 +263,7 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
     size_t next = 0, done = 0, running = 0, failed = 0;
     std::map<pid_t, size_t> live;
     bool progress_shown = false;
-    while (done < points.size()) {
+    auto fill = [&] {
       while (running < o->jobs && next < points.size()) {
         Point& pt = points[next];
         std::vector<std::string> argv{exe};
@@ -272,6 +272,9 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
         live[pt.pid] = next++;
         ++running;
       }
+    };
+    fill();
+    while (done < points.size()) {
       int status = 0;
       const pid_t pid = waitpid(-1, &status, 0);
       if (pid < 0) throw std::runtime_error(fmt::format("sweep: waitpid: {}", std::strerror(errno)));
@@ -283,6 +286,7 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
       --running;
       ++done;
       if (pt.status != 0) ++failed;
+      fill(); // the next points start before the line counts what is running
       if (elapsed() > 3 || progress_shown) {
         progress_shown = true;
         std::cerr << fmt::format("\rsweep: {}/{} points done, {} running, {} failed, {:.0f} s   ", done, points.size(),
