@@ -39,17 +39,12 @@ using kernels::Kernel;
 
 // The policy's device kernel (hbm and rdma-pool use none).
 std::optional<Kernel> kernel_of(Policy p, const std::string& pnm_kernel) {
-  switch (p) {
-  case Policy::cxl_recall: return Kernel::host_fetch;
-  case Policy::pnm:
-    if (pnm_kernel == "dense") return Kernel::pnm_dense;
+  if (p == Policy::hbm || p == Policy::rdma_pool) return std::nullopt;
+  if (p == Policy::pnm && pnm_kernel != "dense") {
     if (pnm_kernel == "topk") return Kernel::pnm_topk;
     throw std::invalid_argument(fmt::format("--pnm-kernel '{}' is not one of dense|topk", pnm_kernel));
-  case Policy::pnm_select: return Kernel::pnm_select;
-  case Policy::hbm:
-  case Policy::rdma_pool: return std::nullopt;
   }
-  return std::nullopt;
+  return kernel_for_policy(policy_name(p));
 }
 
 Energy energy_of(const DeviceEnergyPj& e) {

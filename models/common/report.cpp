@@ -46,6 +46,11 @@ void check_output_path(const std::string& path, const std::string& what, bool fo
         what, path));
 }
 
+nlohmann::ordered_json param_value(const ParamRecord& p) {
+  nlohmann::ordered_json v = nlohmann::ordered_json::parse(p.value, nullptr, false);
+  return v.is_discarded() ? nlohmann::ordered_json(p.value) : v;
+}
+
 nlohmann::ordered_json with_provenance(const nlohmann::ordered_json& report) {
   if (report.contains("provenance")) return report;
   nlohmann::ordered_json with = report;
@@ -125,11 +130,7 @@ nlohmann::ordered_json object() {
   nlohmann::ordered_json config = nlohmann::ordered_json::object();
   for (const auto& [origin, log] : r.configs) {
     nlohmann::ordered_json values = nlohmann::ordered_json::object();
-    for (const ParamRecord& p : *log) {
-      // ParamRecord keeps the value as JSON text; store it as JSON again.
-      nlohmann::ordered_json v = nlohmann::ordered_json::parse(p.value, nullptr, false);
-      values[p.path] = v.is_discarded() ? nlohmann::ordered_json(p.value) : v;
-    }
+    for (const ParamRecord& p : *log) values[p.path] = param_value(p);
     config[origin] = std::move(values);
   }
   return {{"version", version()},

@@ -29,6 +29,9 @@ namespace pnm {
 // Appends the provenance object (below) unless the report already has one.
 void write_report(const std::string& path, const nlohmann::ordered_json& report, bool force = false);
 
+// A parameter's value (kept as JSON text in ParamRecord) as JSON again.
+nlohmann::ordered_json param_value(const ParamRecord& p);
+
 // The report as written (with provenance), for printing with --json.
 nlohmann::ordered_json with_provenance(const nlohmann::ordered_json& report);
 

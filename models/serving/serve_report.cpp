@@ -81,14 +81,13 @@ nlohmann::ordered_json serve_report(const ServeResult& r, const Slo& slo, const 
   j["goodput_requests_per_s"] = double(good) / span_s;
   j["slo"] = {{"ttft_ms", slo.ttft_ms}, {"tbt_ms", slo.tbt_ms},
               {"attained_fraction", r.requests.empty() ? 0.0 : double(good) / double(r.requests.size())}};
-  double total_pj = 0;
-  for (const auto& [k, v] : r.energy_pj) total_pj += v;
+  const double energy_pj = total_pj(r.energy_pj);
   const double per_tok = r.output_tokens ? 1.0 / double(r.output_tokens) : 0.0;
-  j["energy_per_output_token_mj"] = total_pj * 1e-9 * per_tok;
+  j["energy_per_output_token_mj"] = energy_pj * 1e-9 * per_tok;
   nlohmann::ordered_json br = nlohmann::ordered_json::object();
   for (const auto& [k, v] : r.energy_pj) br[k] = v * 1e-9 * per_tok;
   j["energy_breakdown_mj"] = br;
-  j["energy_total_j"] = total_pj * 1e-12;
+  j["energy_total_j"] = energy_pj * 1e-12;
   j["link_bytes"] = r.link_bytes;
   j["nic_bytes"] = r.nic_bytes;
   j["hbm_bytes"] = r.hbm_bytes;

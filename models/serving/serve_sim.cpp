@@ -35,6 +35,12 @@ Policy parse_policy(const std::string& s) {
   throw std::invalid_argument(fmt::format("--policy '{}' is not one of hbm|cxl-recall|pnm|pnm-select|rdma-pool", s));
 }
 
+double total_pj(const Energy& e) {
+  double t = 0;
+  for (const auto& [k, v] : e) t += v;
+  return t;
+}
+
 namespace {
 
 constexpr double kNsPerMs = 1e6;
@@ -54,11 +60,6 @@ void add(Energy& to, const Energy& e) {
   for (const auto& [k, v] : e) to[k] += v;
 }
 
-double total_pj(const Energy& e) {
-  double t = 0;
-  for (const auto& [k, v] : e) t += v;
-  return t;
-}
 
 // A request inside the system.
 struct Live {

@@ -49,6 +49,7 @@ std::vector<Policy> all_policies();
 
 // Energy by class, pJ ("gpu_compute", "hbm", "link", "dram_rd_wr", ...).
 using Energy = std::map<std::string, double>;
+double total_pj(const Energy& e); // sum over classes
 
 // One prefill chunk of the GPU's work.
 struct ChunkWork {

@@ -197,16 +197,13 @@ std::function<int()> add_params(CLI::App& app, const Globals&) {
     }
     if (*json) {
       nlohmann::ordered_json list = nlohmann::ordered_json::array();
-      for (const auto& p : params) {
-        // The value is kept as JSON text: emit it as JSON again.
-        nlohmann::ordered_json v = nlohmann::ordered_json::parse(p.value, nullptr, false);
+      for (const auto& p : params)
         list.push_back({{"path", p.path},
-                        {"value", v.is_discarded() ? nlohmann::ordered_json(p.value) : v},
+                        {"value", param_value(p)},
                         {"unit", p.unit},
                         {"range", p.range},
                         {"description", p.description},
                         {"source", p.source}});
-      }
       nlohmann::ordered_json out = {{"schema", "pnmvp.params.v1"}, {"file", file}, {"params", std::move(list)}};
       std::cout << with_provenance(out).dump(2) << "\n";
       return 0;
