@@ -76,6 +76,14 @@ public:
   // layer, the host writes the new token's K and V rows over CXL.mem, then
   // the kernel attends over every token so far. Each context grows by one.
   StepResult step(const std::vector<SeqId>& batch);
+  // The two halves of step(), each its own simulation call: append() writes
+  // the new token's rows (each context grows by one); attend() runs the
+  // layers over the contexts as they are. Both may be run again at the same
+  // contexts, as samples of the layers the session does not simulate (see
+  // serve_device's sampled_step): append(batch, true) writes the last
+  // token's rows once more (timing-only sessions; std::logic_error else).
+  StepResult append(const std::vector<SeqId>& batch, bool again = false);
+  StepResult attend(const std::vector<SeqId>& batch);
   void release(SeqId id);
   // Timing-only sessions: the sequence's context grows by `tokens` without
   // simulating them (steps another model costed); the rows are then there
@@ -113,7 +121,11 @@ private:
   void serve(sw::Backend& b);
   uint64_t take_extent(uint64_t bytes);
   void free_extent(uint64_t dpa, uint64_t bytes);
-  void append_tokens(Seq& s, sw::Backend& b);
+  void append_tokens(Seq& s, sw::Backend& b, bool grow);
+  // The batch's sequences, checked: admitted, distinct, and (`grows`) room
+  // for one more token.
+  std::vector<Seq*> batch_of(const std::vector<SeqId>& batch, const char* what, bool grows);
+  void run_layers(const std::vector<Seq*>& seqs, sw::Backend& b, StepResult& res);
 
   DecodeSessionConfig cfg_;
   SystemConfig sysc_;

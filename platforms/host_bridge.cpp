@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace pnm {
 
@@ -162,7 +163,7 @@ bool HostBridge::mem_read_many(const std::vector<MemSpan>& spans, unsigned lines
 }
 
 HostBridge::MixCount HostBridge::mem_stream_lines(uint64_t base, uint64_t lines, unsigned reads, unsigned writes,
-                                                  unsigned lines_in_flight) {
+                                                  unsigned lines_in_flight, unsigned lines_per_access) {
   // Lines go in order from `base`, in blocks of 16 (1 KiB, a line per
   // channel or more of any interleaved memory): of every `reads + writes`
   // blocks the first `reads` are read and the rest written, so every channel
@@ -172,17 +173,22 @@ HostBridge::MixCount HostBridge::mem_stream_lines(uint64_t base, uint64_t lines,
   MixCount n;
   uint64_t next = 0;
   constexpr uint64_t kBlock = 16;
+  if (lines_per_access == 0 || kBlock % lines_per_access)
+    throw std::invalid_argument("mem_stream_lines: lines_per_access must divide the 16-line block");
   const unsigned period = std::max(1u, reads + writes);
   lines = std::max<uint64_t>(1, lines / (kBlock * period)) * kBlock * period;
-  in_parallel(std::min<uint64_t>(std::max(lines_in_flight, 1u), lines), [&](size_t w) {
-    uint8_t buf[kLine] = {};
-    while (next < lines) {
-      const uint64_t i = next++;
+  const uint64_t accesses = lines / lines_per_access;
+  const uint64_t workers = std::max<uint64_t>(1, std::max(lines_in_flight, 1u) / lines_per_access);
+  in_parallel(std::min(workers, accesses), [&](size_t w) {
+    uint8_t buf[kBlock * kLine] = {};
+    while (next < accesses) {
+      const uint64_t i = (next++) * lines_per_access;
       const bool write = (i / kBlock) % period >= reads;
       const uint64_t addr = base + i * kLine;
       lane_ = static_cast<unsigned>(w);
-      const bool ok = write ? mem_write(addr, buf, kLine) : mem_read(addr, buf, kLine);
-      (write ? n.writes : n.reads) += 1;
+      const size_t len = size_t{lines_per_access} * kLine;
+      const bool ok = write ? mem_write(addr, buf, len) : mem_read(addr, buf, len);
+      (write ? n.writes : n.reads) += lines_per_access;
       n.ok = n.ok && ok;
     }
   });

@@ -68,13 +68,16 @@ public:
   // Reads and writes about `lines` 64-byte lines (whole periods) from `base`
   // on, in 1 KiB blocks: `reads` of every `reads + writes` blocks read, the
   // rest written, with up to `lines_in_flight` lines outstanding (mlc's
-  // bandwidth runs). Counts what it issued.
+  // bandwidth runs). With `lines_per_access` 1 each line is its own access
+  // (a core's fill buffers); with 16 each block is one access (a DMA engine's
+  // 1 KiB burst: its lines hold their buffers until the last is back).
+  // Counts what it issued.
   struct MixCount {
     uint64_t reads = 0, writes = 0;
     bool ok = true;
   };
   MixCount mem_stream_lines(uint64_t base, uint64_t lines, unsigned reads, unsigned writes,
-                            unsigned lines_in_flight);
+                            unsigned lines_in_flight, unsigned lines_per_access = 1);
   bool wait_for_interrupt(double timeout_ns) override;
   double now_ns() override;
   void sleep_ns(double ns) override;

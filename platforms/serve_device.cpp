@@ -111,6 +111,37 @@ DeviceStepCost cost_between(const SystemSnapshot& a, const SystemSnapshot& b, do
   return c;
 }
 
+DeviceStepCost sampled_step(DecodeSession& session, const std::vector<DecodeSession::SeqId>& ids) {
+  HostSystem& sys = session.system();
+  const kernels::ModelShape& m = session.config().model;
+  const unsigned simulated = session.config().layers_simulated;
+  const double mult = double(m.layers) / simulated, pj_per_flop = session.host_config().pj_per_flop;
+  const unsigned max_passes = std::max(1u, m.layers / simulated);
+  DeviceStepCost sum;
+  double simulated_ns = 0;
+  unsigned passes = 0;
+  SystemSnapshot x = system_snapshot(sys);
+  do {
+    // A pass: the rows appended (the first time growing the context) and
+    // the layers run over them.
+    const DecodeSession::StepResult w = session.append(ids, passes > 0);
+    const DecodeSession::StepResult r = session.attend(ids);
+    const SystemSnapshot y = system_snapshot(sys);
+    const double ns = (w.end_ns - w.start_ns) + (r.end_ns - r.start_ns);
+    const DeviceStepCost p = cost_between(x, y, r.host_flops, pj_per_flop, mult);
+    sum.ns += ns * mult;
+    sum.link_bytes += p.link_bytes;
+    sum.energy += p.energy;
+    simulated_ns += ns;
+    x = y;
+    ++passes;
+  } while (passes < max_passes && simulated_ns < kLayerSampleNs);
+  sum.ns /= passes;
+  sum.link_bytes /= passes;
+  sum.energy = sum.energy.scaled(1.0 / passes);
+  return sum;
+}
+
 void default_grid(const kernels::ModelShape& m, std::vector<uint32_t>& batches, std::vector<uint32_t>& contexts) {
   // Sparse on purpose: the VP's step time and energy are linear in the
   // batch (the sequences' attention runs one after another) and close to
@@ -169,7 +200,6 @@ CalibratedDeviceCost calibrate(const CalibrateConfig& cfg) {
 
   DecodeSession session(session_config(cfg.system, m, cfg.kernel, cfg.topk, batches.back()));
   HostSystem& sys = session.system();
-  const double mult = double(m.layers) / session.config().layers_simulated;
   const double pj_per_flop = session.host_config().pj_per_flop;
 
   // Bulk rates first (the device idle, as between a prefill's layers).
@@ -200,15 +230,11 @@ CalibratedDeviceCost calibrate(const CalibrateConfig& cfg) {
       std::vector<DecodeSession::SeqId> ids;
       for (uint32_t i = 0; i < b; ++i) ids.push_back(session.admit(c - 1, c + 1));
       session.step(ids); // warm-up: to `c` tokens, rows and queues as in steady decode
-      const SystemSnapshot s0 = system_snapshot(sys);
-      const DecodeSession::StepResult r = session.step(ids);
-      const SystemSnapshot s1 = system_snapshot(sys);
-      for (DecodeSession::SeqId id : ids) session.release(id);
       CalibratedDeviceCost::Point p;
       p.batch = b;
       p.context = c;
-      p.cost = cost_between(s0, s1, r.host_flops, pj_per_flop, mult);
-      p.cost.ns = (r.end_ns - r.start_ns) * mult;
+      p.cost = sampled_step(session, ids);
+      for (DecodeSession::SeqId id : ids) session.release(id);
       grid.push_back(p);
       ++n;
       if (cfg.progress)
@@ -300,8 +326,7 @@ const CalibratedDeviceCost& calibration_for(const std::string& system, const std
 
 DetailedDevice::DetailedDevice(const std::string& system, const kernels::ModelShape& model, Kernel kernel,
                                uint32_t topk)
-    : session_(std::make_unique<DecodeSession>(session_config(system, model, kernel, topk, 1023))),
-      mult_(double(model.layers) / session_->config().layers_simulated) {
+    : session_(std::make_unique<DecodeSession>(session_config(system, model, kernel, topk, 1023))) {
   // One step before the first one that counts, as every calibration point
   // has: a device fresh from boot has not yet reached steady state (its
   // first refresh is still ahead), and its first step would be up to 13%
@@ -329,12 +354,7 @@ void DetailedDevice::grow(uint64_t request_id, uint32_t tokens) { session_->adva
 DeviceStepCost DetailedDevice::step(const std::vector<uint64_t>& request_ids) {
   std::vector<DecodeSession::SeqId> batch;
   for (uint64_t r : request_ids) batch.push_back(seq(r, "step"));
-  const SystemSnapshot a = system_snapshot(session_->system());
-  const DecodeSession::StepResult r = session_->step(batch);
-  const SystemSnapshot b = system_snapshot(session_->system());
-  DeviceStepCost c = cost_between(a, b, r.host_flops, session_->host_config().pj_per_flop, mult_);
-  c.ns = (r.end_ns - r.start_ns) * mult_;
-  return c;
+  return sampled_step(*session_, batch);
 }
 
 DeviceStepCost DetailedDevice::bulk(bool write, uint64_t bytes) {

@@ -84,6 +84,17 @@ const CalibratedDeviceCost& calibration_for(const std::string& system, const std
 DeviceStepCost cost_between(const SystemSnapshot& a, const SystemSnapshot& b, double host_flops,
                             double host_pj_per_flop, double multiplier);
 
+// One decode step of `ids` as serving costs it, all the model's layers: a
+// pass appends the new rows and runs the simulated layers over them; passes
+// are repeated at the same contexts (rows written again) until they hold
+// kLayerSampleNs of simulated time (at most the model's layers), and their
+// mean is scaled up. One pass alone is a sample of one layer: at a few
+// thousand tokens or less a layer lasts tens of microseconds and moves by
+// several percent from one to the next (refresh, the firmware core's
+// polling), which the model's own layers average out.
+inline constexpr double kLayerSampleNs = 300e3;
+DeviceStepCost sampled_step(DecodeSession& session, const std::vector<DecodeSession::SeqId>& ids);
+
 // One device of the served system simulated step by step (timing-only, one
 // layer simulated and scaled to the model's), for --fidelity detailed and
 // for checking the calibrated table.
@@ -114,7 +125,6 @@ private:
   DeviceStepCost bulk(bool write, uint64_t bytes);
   std::unique_ptr<DecodeSession> session_;
   std::map<uint64_t, DecodeSession::SeqId> ids_;
-  double mult_ = 1;
 };
 
 // Calibrated against detailed on random mixed-context batches: each batch

@@ -46,6 +46,49 @@ TEST(DecodeSession, MixedLengthsGrowEveryStepAndMatchTheReference) {
   }
 }
 
+// step() is append() then attend(); attend() again runs the layers at the
+// same contexts (more samples of a layer), its outputs still the reference.
+TEST(DecodeSession, AppendThenAttendIsAStepAndAttendKeepsTheContext) {
+  DecodeSession s(tiny(Kernel::pnm_dense));
+  const auto a = s.admit(300, 302);
+  const DecodeSession::StepResult w = s.append({a});
+  EXPECT_GT(w.end_ns, w.start_ns);
+  EXPECT_EQ(w.jobs, 0u);
+  EXPECT_EQ(s.context(a), 301u);
+  for (int pass = 0; pass < 2; ++pass) {
+    const DecodeSession::StepResult r = s.attend({a});
+    EXPECT_GT(r.end_ns, r.start_ns);
+    EXPECT_EQ(r.jobs, 1u);
+    EXPECT_EQ(r.checked, 1u);
+    EXPECT_LT(r.max_abs_error, 1e-4 * std::max(1.0, r.max_abs_reference));
+    EXPECT_EQ(s.context(a), 301u);
+  }
+  EXPECT_THROW(s.attend({a + 1}), std::invalid_argument); // not admitted
+  EXPECT_THROW(s.attend({a, a}), std::invalid_argument);
+  EXPECT_THROW(s.attend({}), std::invalid_argument);
+  s.append({a});
+  EXPECT_THROW(s.append({a}), std::length_error); // reservation used
+  EXPECT_NO_THROW(s.attend({a}));
+  // Rows written again would change values the outputs were checked on.
+  EXPECT_THROW(s.append({a}, true), std::logic_error);
+}
+
+// Timing-only: append(batch, true) writes the last rows again, the context
+// unchanged, in about the time the first append took.
+TEST(DecodeSession, AppendAgainRewritesTheLastRows) {
+  DecodeSessionConfig c = tiny(Kernel::pnm_dense);
+  c.functional = false;
+  c.verify = false;
+  DecodeSession s(c);
+  const auto a = s.admit(100, 101);
+  const DecodeSession::StepResult first = s.append({a});
+  EXPECT_EQ(s.context(a), 101u); // the reservation is used up...
+  const DecodeSession::StepResult again = s.append({a}, true); // ...and rewriting needs no room
+  EXPECT_EQ(s.context(a), 101u);
+  EXPECT_NEAR(again.end_ns - again.start_ns, first.end_ns - first.start_ns, 0.2 * (first.end_ns - first.start_ns));
+  EXPECT_THROW(s.append({a}), std::length_error);
+}
+
 TEST(DecodeSession, DeviceStateCarriesAcrossSteps) {
   DecodeSession s(tiny(Kernel::pnm_dense));
   const auto a = s.admit(256, 300);
