@@ -247,6 +247,32 @@ TEST(fabricRouting, HbrInterleaveSpreadsLinesOverPortsAsConfigured) {
   EXPECT_THROW(f.route(host0, 40 * GiB), std::invalid_argument); // no window
 }
 
+TEST(fabricTiming, InterleavedStreamAddsUpDownstreamPortsUntilTheHostLinkBinds) {
+  // 4 ways at 256 B behind a Gen5 x16 host port: with x8 device ports the
+  // host port binds (52.72 GB/s of reads); with x2 ports the four together
+  // bind (4 x 6.59 GB/s).
+  const size_t n = 20'000, from = n / 4;
+  for (unsigned lanes : {8u, 2u}) {
+    FabricConfig cfg = one_switch(4, LinkConfig::pcie_gen5(16), LinkConfig::pcie_gen5(lanes));
+    cfg.switches[0].upstream[0].windows = {window(0, GiB, {0, 1, 2, 3})};
+    Fabric f(cfg);
+    std::vector<FabricLine> l = stream(0, n);
+    f.transfer(host0, false, l, fixed(0));
+    Picos first = 0, last = 0;
+    for (size_t i = 0; i < n; ++i) {
+      Picos& edge = i < from ? first : last;
+      edge = std::max(edge, l[i].back_ps);
+    }
+    const double gbps = 64.0 * double(n - from) / double(last - first) * 1000.0;
+    pnm::cxl::MessageMix m{};
+    m[MsgClass::s2m_drs] = 1'000'000;
+    const double host = pnm::cxl::effective_line_gbytes_per_s(LinkConfig::pcie_gen5(16), Direction::s2m, m);
+    const double devs = 4 * pnm::cxl::effective_line_gbytes_per_s(LinkConfig::pcie_gen5(lanes), Direction::s2m, m);
+    EXPECT_NEAR(gbps, std::min(host, devs), std::min(host, devs) * 0.001) << lanes;
+    for (unsigned p = 0; p < 4; ++p) EXPECT_EQ(f.counters(PortRef{0, false, p}).ingress_bytes, n / 4 * 64);
+  }
+}
+
 namespace {
 // sw0: host -> downstream 0 feeds sw1's upstream 0; sw1: downstream 0 is
 // the endpoint. Both switches decode [0, 1 GiB).
