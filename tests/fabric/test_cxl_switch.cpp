@@ -464,3 +464,35 @@ TEST(fabricStats, PortCountersReachTheStatsRegistryWithUnits) {
   EXPECT_FALSE(s->description.empty());
   EXPECT_EQ(g.find_at("sw0/upstream0/ingress_bytes")->unit, "B");
 }
+
+TEST(fabricP2P, HbrPeerClimbsToTheSwitchWhoseHierarchyDecodesIt) {
+  const LinkConfig g5 = LinkConfig::pcie_gen5(16);
+  const Picos req = one_way_ps(g5, MsgClass::m2s_req);
+  // sw0: [0, 1 GiB) down the cascade to sw1, [1 GiB, 2 GiB) to its own
+  // endpoint; sw1 decodes only [0, 512 MiB).
+  FabricConfig cfg = two_levels(g5, 50.0, 70.0);
+  DownstreamPortConfig ep;
+  ep.link = g5;
+  cfg.switches[0].downstream.push_back(ep);
+  cfg.switches[0].upstream[0].windows.push_back(window(GiB, GiB, {1}));
+  cfg.switches[1].upstream[0].windows[0].size = GiB / 2;
+  Fabric f(cfg);
+  const PortRef dev{1, false, 0};
+  const Route r = f.route(dev, GiB + 64);
+  ASSERT_EQ(r.hops.size(), 3u);
+  EXPECT_TRUE(r.hops[0].p2p_link);
+  EXPECT_TRUE(r.hops[1].p2p_link); // up the cascade wire, as a requester
+  EXPECT_EQ(r.hops[1].port, (PortRef{0, false, 0}));
+  EXPECT_EQ(r.target, (PortRef{0, false, 1}));
+  std::vector<FabricLine> l = stream(GiB, 1);
+  f.transfer(dev, false, l, fixed(0));
+  EXPECT_EQ(l[0].arrive_ps, req + 70'000 + req + 50'000 + req);
+  EXPECT_EQ(f.counters(host0).requests, 0u);
+  // sw0 would send 768 MiB back down the port the request came up: a loop.
+  try {
+    f.route(dev, 768ull << 20);
+    ADD_FAILURE() << "a route loop was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("route loop"), std::string::npos) << e.what();
+  }
+}
