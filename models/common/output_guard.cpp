@@ -169,10 +169,8 @@ void check_output(const std::string& path, const std::string& flag, bool force, 
                                           named, in.what));
     }
   }
-  // Writing to a device (/dev/null, /dev/stdout) replaces nothing.
-  if (S_ISCHR(st.st_mode)) return;
-  if (!S_ISREG(st.st_mode))
-    throw OutputPathError(fmt::format("{} exists and is not a regular file; choose another path", named));
+  // Writing to a device or a pipe (/dev/null, /dev/stdout) replaces nothing.
+  if (!S_ISREG(st.st_mode)) return;
   if (st.st_size == 0) {
     if (force || replace_report) return; // nothing in it to lose
     throw OutputPathError(fmt::format("{} exists; pass --force to replace it", named));

@@ -17,7 +17,9 @@
 //   - an existing file that is not an output of pnmvp (recognised by an
 //     output schema such as pnmvp.run.v1, never an input schema such as
 //     pnmvp.platform.v1, or by the header of a trace, CSV, VCD or .npy that
-//     pnmvp writes), with or without --force; an empty file may be replaced;
+//     pnmvp writes), with or without --force; an empty file may be replaced
+//     (with --force, or by a report), and a device or pipe (/dev/null,
+//     /dev/stdout) is written to;
 //   - an existing output of pnmvp without --force, except a JSON report
 //     where `replace_report` says so (the report writer has always replaced
 //     its own reports).
