@@ -98,6 +98,26 @@ serve_report_is_workload)
   cp "$src/platforms/workloads/mooncake_conversation_trace.jsonl" "$d/w.jsonl"
   refused "--report .*w\.jsonl is the request trace given with --workload" "$d/w.jsonl" \
     "$pnmvp" serve --model tiny --policy hbm --requests 3 --too-long cap --workload "$d/w.jsonl" --report "$d/w.jsonl" --force ;;
+serve_trace_is_model)
+  refused "--trace .*m\.json is the model file given with --model" "$d/m.json" \
+    "$pnmvp" serve --model "$d/m.json" --policy hbm --requests 3 --too-long cap --trace "$d/m.json" --force ;;
+serve_requests_csv_is_platform_of_system)
+  # An included file of the system (its device file) is an input too.
+  cp "$src/platforms/pnm-ref-system.json" "$d/sys.json"
+  cp "$src/platforms/pnm-ref.json" "$d/pnm-ref.json"
+  refused "--requests-csv .*pnm-ref\.json is an input of this run \(the config file" "$d/pnm-ref.json" \
+    "$pnmvp" serve --system "$d/sys.json" --model tiny --policy hbm --requests 3 --too-long cap \
+    --requests-csv "$d/pnm-ref.json" --force ;;
+calibrate_out_is_model)
+  refused "--out .*m\.json is the model file given with --model" "$d/m.json" \
+    "$pnmvp" calibrate --model "$d/m.json" --batch 1,2 --context 16,32 --out "$d/m.json" --force ;;
+sweep_summary_is_input)
+  # The sweep's own summary.csv path is the request trace it reads: refused with --force.
+  mkdir -p "$d/sw"
+  cp "$src/platforms/workloads/mooncake_conversation_trace.jsonl" "$d/sw/summary.csv"
+  refused "--out .*summary\.csv is the request trace given with --workload" "$d/sw/summary.csv" \
+    "$pnmvp" sweep --serve --models tiny --policies hbm --requests 3 --too-long cap \
+    --workload "$d/sw/summary.csv" --out "$d/sw" --force ;;
 output_directory_missing_fails_at_once)
   # The default run (Llama-3.1-8B, 32K context, four kernels) takes minutes;
   # a --report into a missing folder must fail before it starts.
@@ -132,7 +152,7 @@ sweep_same_platform_names)
   mkdir -p "$d/a" "$d/b"
   cp -r "$src/platforms/pnm-ref.json" "$src/platforms/memspec" "$src/platforms/engine" "$d/a/"
   cp -r "$src/platforms/pnm-ref.json" "$src/platforms/memspec" "$src/platforms/engine" "$d/b/"
-  "$pnmvp" sweep --platforms "$d/a/pnm-ref.json,$d/b/pnm-ref.json" --models tiny --contexts 512,512 \
+  "$pnmvp" sweep --platforms "$d/a/pnm-ref.json,$d/b/pnm-ref.json,$d/b/../b/pnm-ref.json" --models tiny --contexts 512,512 \
     --kernels pnm-dense --out "$d/sw" >"$d/sweep.out" 2>&1 || { cat "$d/sweep.out"; fail "sweep"; }
   python3 - "$d" <<'PY' || fail "summary"
 import csv, json, os, sys
