@@ -187,22 +187,26 @@ void check_output(const std::string& path, const std::string& flag, bool force, 
 }
 
 void check_outputs(const std::vector<OutputFlag>& outputs, bool force) {
-  std::vector<std::pair<const OutputFlag*, fs::path>> seen;
+  struct Seen {
+    const OutputFlag* flag;
+    fs::path canonical; // the path with symlinks and ".." resolved, for files not yet made
+    bool exists;
+    struct stat st;
+  };
+  std::vector<Seen> seen;
   for (const OutputFlag& o : outputs) {
     if (o.path.empty()) continue;
     check_output(o.path, o.flag, force, o.replace_report);
+    Seen now{&o, {}, false, {}};
     std::error_code ec;
-    fs::path canon = fs::weakly_canonical(fs::absolute(o.path), ec);
-    if (ec) canon = fs::absolute(o.path).lexically_normal();
-    for (const auto& [other, p] : seen) {
-      bool same = p == canon;
-      struct stat a {}, b {};
-      if (!same && ::stat(o.path.c_str(), &a) == 0 && ::stat(other->path.c_str(), &b) == 0) same = same_file(a, b);
-      if (same)
+    now.canonical = fs::weakly_canonical(fs::absolute(o.path), ec);
+    if (ec) now.canonical = fs::absolute(o.path).lexically_normal();
+    now.exists = ::stat(o.path.c_str(), &now.st) == 0;
+    for (const Seen& other : seen)
+      if (other.canonical == now.canonical || (now.exists && other.exists && same_file(now.st, other.st)))
         throw OutputPathError(fmt::format("{} {} and {} name the same file; give each output its own path", o.flag,
-                                          o.path, other->flag));
-    }
-    seen.emplace_back(&o, canon);
+                                          o.path, other.flag->flag));
+    seen.push_back(now);
   }
 }
 
