@@ -152,9 +152,12 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   const SystemConfig sysc = select_system(cfg.system, cfg.platform);
   const RunPlan plan = plan_run(cfg, sysc);
   const kernels::ModelShape& m = plan.model;
-  if (!cfg.vcd_path.empty()) check_output_path(cfg.vcd_path, "--vcd", cfg.overwrite);
+  if (!cfg.vcd_path.empty()) check_output(cfg.vcd_path, "--vcd", cfg.overwrite);
   std::unique_ptr<TraceWriter> trace;
-  if (!cfg.trace_path.empty()) trace = std::make_unique<TraceWriter>(cfg.trace_path, cfg.overwrite);
+  if (!cfg.trace_path.empty()) {
+    check_output(cfg.trace_path, "--trace", cfg.overwrite);
+    trace = std::make_unique<TraceWriter>(cfg.trace_path, cfg.overwrite);
+  }
 
   DecodeSessionConfig dc;
   dc.system = cfg.system;
@@ -195,7 +198,7 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   }
   StatGroup tree;
   const Snapshot s1 = snapshot(sys, &tree);
-  if (!cfg.stats_path.empty()) write_report(cfg.stats_path, stats_document(tree), cfg.overwrite);
+  if (!cfg.stats_path.empty()) write_report(cfg.stats_path, stats_document(tree), cfg.overwrite, "--stats");
   if (trace) {
     // The window is over: what the teardown does (the firmware releasing the
     // tenant) is not traced.

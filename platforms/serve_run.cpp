@@ -209,11 +209,6 @@ std::vector<Request> load_workload(const ServeRunConfig& c, const ModelArch& m) 
 
 nlohmann::ordered_json run_serve(const ServeRunConfig& cfg) {
   const auto wall0 = std::chrono::steady_clock::now();
-  // Outputs are checked before anything runs.
-  if (!cfg.report_path.empty()) check_output_path(cfg.report_path, "--report", cfg.overwrite);
-  if (!cfg.csv_path.empty()) check_output_path(cfg.csv_path, "--requests-csv", cfg.overwrite);
-  if (!cfg.trace_path.empty()) check_output_path(cfg.trace_path, "--trace", cfg.overwrite);
-
   const SystemConfig sysc = select_system(cfg.system, "");
   const HostConfig& host = sysc.hosts.front();
   const ModelArch arch = load_model_arch(cfg.model);
@@ -255,6 +250,10 @@ nlohmann::ordered_json run_serve(const ServeRunConfig& cfg) {
 
   const std::vector<Request> reqs = load_workload(cfg, arch);
   if (reqs.empty()) throw std::invalid_argument("the workload has no requests");
+  // Outputs are checked before anything runs, once the inputs read so far
+  // (system, model, GPU, workload) are known; and again when written.
+  check_outputs({{"--report", cfg.report_path, true}, {"--requests-csv", cfg.csv_path}, {"--trace", cfg.trace_path}},
+                cfg.overwrite);
   const WorkloadStats ws = summarize(reqs);
 
   // Device costs.
@@ -333,7 +332,11 @@ nlohmann::ordered_json run_serve(const ServeRunConfig& cfg) {
   j = serve_report(r, cfg.slo, check, std::move(j));
   j["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
 
-  if (!cfg.csv_path.empty()) write_requests_csv(cfg.csv_path, r, cfg.slo);
+  if (!cfg.csv_path.empty()) {
+    check_output(cfg.csv_path, "--requests-csv", cfg.overwrite);
+    write_requests_csv(cfg.csv_path, r, cfg.slo);
+  }
+  if (!cfg.trace_path.empty()) check_output(cfg.trace_path, "--trace", cfg.overwrite);
   if (!cfg.trace_path.empty())
     write_serve_trace(cfg.trace_path, cfg.overwrite, r, fmt::format("serve {} {}", policy_name(policy), arch.shape.name));
   if (!cfg.report_path.empty()) write_report(cfg.report_path, j, cfg.overwrite);

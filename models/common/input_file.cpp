@@ -1,4 +1,5 @@
 #include "common/input_file.h"
+#include "common/output_guard.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@ uint64_t check_input_file(const std::string& path, const std::string& what, uint
   if (size > max_bytes)
     throw InputFileError(fmt::format("{} '{}': is {} bytes, more than the {} a {} may be", what, path, size, max_bytes,
                                      what));
+  note_input(path, fmt::format("an input of this run (the {} '{}')", what, path)); // no output may replace it
   return size;
 }
 

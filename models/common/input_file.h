@@ -18,7 +18,8 @@ inline constexpr uint64_t kMaxConfigBytes = 64ull << 20;  // JSON config files a
 inline constexpr uint64_t kMaxTraceBytes = 16ull << 30;   // request and DRAM traces, .npy data
 inline constexpr uint64_t kMaxElfBytes = 256ull << 20;    // firmware images
 
-// Returns the file's size; InputFileError "<what> '<path>': ..." when it does
+// Notes the file as an input of the run (output_guard.h: no output may
+// replace it). Returns the file's size; InputFileError "<what> '<path>': ..." when it does
 // not exist, is not a regular file, or is larger than max_bytes.
 uint64_t check_input_file(const std::string& path, const std::string& what, uint64_t max_bytes);
 

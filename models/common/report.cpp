@@ -6,45 +6,9 @@
 #include <fstream>
 #include <mutex>
 #include <stdexcept>
-#include <sys/stat.h>
 #include <utility>
 
 namespace pnm {
-
-namespace {
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-// Schemas of pnmvp's inputs: they carry a pnmvp schema too, but pnmvp never
-// writes them, so a mistyped output path must not replace one.
-constexpr const char* kInputSchemas[] = {"platform", "system", "model", "engine",
-                                         "memspec", "memspec-io", "memspec-power"};
-
-bool is_pnmvp_report(const std::string& path) {
-  std::ifstream in(path);
-  std::string head(128, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<size_t>(in.gcount()));
-  const std::string tag = "\"schema\": \"pnmvp.";
-  const size_t at = head.find(tag);
-  if (at == std::string::npos) return false;
-  const size_t from = at + tag.size();
-  const std::string kind = head.substr(from, head.find(".v", from) - from);
-  for (const char* input : kInputSchemas)
-    if (kind == input) return false;
-  return true;
-}
-} // namespace
-
-void check_output_path(const std::string& path, const std::string& what, bool force) {
-  if (path.empty()) throw std::runtime_error(fmt::format("{}: empty output path", what));
-  if (!force && exists(path) && !is_pnmvp_report(path))
-    throw std::runtime_error(fmt::format(
-        "{} '{}' exists and was not written by pnmvp; refusing to overwrite it "
-        "(remove it or choose another path)",
-        what, path));
-}
 
 nlohmann::ordered_json param_value(const ParamRecord& p) {
   nlohmann::ordered_json v = nlohmann::ordered_json::parse(p.value, nullptr, false);
@@ -58,10 +22,11 @@ nlohmann::ordered_json with_provenance(const nlohmann::ordered_json& report) {
   return with;
 }
 
-void write_report(const std::string& path, const nlohmann::ordered_json& report, bool force) {
+void write_report(const std::string& path, const nlohmann::ordered_json& report, bool force,
+                  const std::string& flag) {
   if (!report.is_object() || !report.contains("schema"))
     throw std::logic_error("report without a schema key");
-  check_output_path(path, "report", force);
+  check_output(path, flag, force, /*replace_report=*/true);
   std::ofstream out(path, std::ios::trunc);
   if (!out) throw std::runtime_error(fmt::format("report '{}': cannot open for writing", path));
   // replace: an argument that is not UTF-8 must not make the report unwritable

@@ -1,6 +1,8 @@
-// The one report writer. Reports carry a "schema" key first; an existing file
-// is overwritten only if it is itself a pnmvp report, so a mistyped --report
-// path never destroys a user's trace or config.
+// The one report writer. Reports carry a "schema" key first (an output
+// schema: output_guard.h); the file is checked by the output guard when it is
+// written: it is never an input of the run, and an existing file is replaced
+// only if it is itself a pnmvp report (or another pnmvp output with --force),
+// so a mistyped --report path never destroys a user's trace or config.
 //
 // Every report written here (and every Perfetto trace, through TraceWriter)
 // ends with a "provenance" object, as gem5's config.json records a run:
@@ -16,6 +18,7 @@
 #pragma once
 
 #include "common/config.h"
+#include "common/output_guard.h"
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -24,20 +27,17 @@
 
 namespace pnm {
 
-// Throws std::runtime_error naming the path if the file exists and is not a
-// pnmvp report (unless `force`: the user's --force), or cannot be written.
+// Throws OutputPathError (output_guard.h) naming `flag` and the path when
+// check_output refuses it, std::runtime_error when it cannot be written.
 // Appends the provenance object (below) unless the report already has one.
-void write_report(const std::string& path, const nlohmann::ordered_json& report, bool force = false);
+void write_report(const std::string& path, const nlohmann::ordered_json& report, bool force = false,
+                  const std::string& flag = "--report");
 
 // A parameter's value (kept as JSON text in ParamRecord) as JSON again.
 nlohmann::ordered_json param_value(const ParamRecord& p);
 
 // The report as written (with provenance), for printing with --json.
 nlohmann::ordered_json with_provenance(const nlohmann::ordered_json& report);
-
-// Same protection for other outputs we create (traces, CSV, .npy): refuses to
-// replace a file not produced by pnmvp unless `force`.
-void check_output_path(const std::string& path, const std::string& what, bool force = false);
 
 namespace provenance {
 

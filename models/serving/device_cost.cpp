@@ -1,5 +1,7 @@
 #include "serving/device_cost.h"
 
+#include "common/output_guard.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -304,12 +306,9 @@ bool is_calibration_file(const std::string& path) {
   }
 }
 
-void CalibratedDeviceCost::save(const std::string& path, bool force) const {
-  struct stat st {};
-  if (!force && ::stat(path.c_str(), &st) == 0 && !is_calibration_file(path))
-    throw std::runtime_error(fmt::format("calibration output '{}' exists and is not a pnmvp calibration file; refusing "
-                                         "to overwrite it (remove it, choose another --out, or give --force)",
-                                         path));
+void CalibratedDeviceCost::save(const std::string& path, bool force, const std::string& flag) const {
+  // A calibration (or another pnmvp report) may be replaced, never an input or a file pnmvp did not write.
+  check_output(path, flag, force, /*replace_report=*/true);
   // A temporary of this process: two processes calibrating into the same
   // cache file at once each rename a whole file into place (the last wins).
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());

@@ -112,8 +112,10 @@ public:
   static CalibratedDeviceCost from_json(const nlohmann::json& j, const std::string& where);
   // Errors name the file and the key (std::runtime_error).
   static CalibratedDeviceCost load(const std::string& path);
-  // Refuses to replace a file that is not a calibration unless `force`.
-  void save(const std::string& path, bool force = false) const;
+  // Through the output guard (common/output_guard.h, named `flag` in its
+  // refusals): never an input of the run nor a file pnmvp did not write; a
+  // calibration (another pnmvp report) is replaced, other pnmvp outputs with `force`.
+  void save(const std::string& path, bool force = false, const std::string& flag = "calibration file") const;
 
 private:
   const DeviceStepCost& cell(size_t bi, size_t ci) const { return grid_[bi * contexts_.size() + ci].cost; }

@@ -2,6 +2,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/output_guard.h"
 #include "common/resources.h"
 
 #include <algorithm>
@@ -243,6 +244,7 @@ public:
   OperatorTable(const std::string& path, const GpuSpec& g, const ModelArch& a) : path_(path), g_(g), a_(a) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error(fmt::format("{}: cannot open the GPU operator table", path));
+    note_input(path, fmt::format("an input of this run (the GPU operator table '{}')", path));
     std::string line;
     size_t no = 0;
     bool header = false;

@@ -222,6 +222,10 @@ Outcome run_job(const SystemConfig& sc, const Problem& p, uint32_t topk) {
 }
 
 int attend(const AttendOpts& o, bool topk_given, bool scale_given) {
+  note_target_inputs(o.target.system, o.target.platform);
+  note_cli_input(o.q, "Q file", "--q");
+  note_cli_input(o.k, "K file", "--k");
+  note_cli_input(o.v, "V file", "--v");
   SystemConfig sc = select_system(o.target.system, o.target.platform);
   PlatformConfig& pc = sc.devices.front().platform; // attend runs on the system's first device
   if (!pc.controller.present || !pc.has_engine)
@@ -234,18 +238,13 @@ int attend(const AttendOpts& o, bool topk_given, bool scale_given) {
         fmt::format("--topk {}: must be 1..{} (omit it for dense attention)", o.topk, UINT32_MAX));
   if (scale_given && !(std::isfinite(o.scale) && o.scale > 0))
     throw InputError(fmt::format("--scale {}: must be finite and positive", o.scale));
-  namespace fs = std::filesystem;
-  if (!o.force && fs::exists(o.out))
-    throw InputError(
-        fmt::format("{}: already exists; refusing to overwrite it (pass --force to replace it)", o.out));
-  const fs::path dir = fs::path(o.out).parent_path();
-  if (!dir.empty() && !fs::is_directory(dir))
-    throw InputError(fmt::format("{}: directory {} does not exist", o.out, dir.string()));
+  check_output(o.out, "--out", o.force); // never Q, K or V, whatever its spelling; checked again when written
   Problem p = check_inputs(o, static_cast<unsigned>(pc.datapath_lanes));
   p.s.scale = scale_given ? o.scale : 1.0 / std::sqrt(double(p.s.head_dim));
   const uint32_t topk = topk_given ? static_cast<uint32_t>(o.topk) : 0;
 
   const Outcome r = run_job(sc, p, topk);
+  check_output(o.out, "--out", o.force);
   npy::write_f32(o.out, p.q_shape, r.o.data(), o.force);
 
   const char* dp = pc.datapath == "rtl" ? "rtl" : "model";
@@ -306,7 +305,7 @@ std::function<int()> add_attend(CLI::App& app, const Globals&) {
   // The engine takes an FP32 scale: finite and positive as a float.
   CLI::Option* scale = sub->add_option("--scale", o->scale, "score scale (default 1/sqrt(head_dim))")
                            ->check(finite_in(0, 3.4028234663852886e38, true));
-  sub->add_flag("--force", o->force, "replace --out if it exists");
+  sub->add_flag("--force", o->force, "replace --out if it exists and pnmvp wrote it (never Q, K or V)");
   sub->add_flag("--json", o->json, "print the summary as one JSON object");
   add_target_options(sub, o->target);
   sub->footer(
@@ -318,7 +317,7 @@ std::function<int()> add_attend(CLI::App& app, const Globals&) {
       "read, controller instructions retired) goes to stdout, as one JSON object with --json. Errors go to "
       "stderr.\n"
       "Exit codes: 0 success; 1 the device or the simulation failed; 2 bad input (missing or malformed "
-      ".npy, shapes, limits, --out exists without --force).");
+      ".npy, shapes, limits, --out exists without --force, is not a file pnmvp wrote, or is an input).");
   return [o, topk, scale]() {
     try {
       return attend(*o, topk->count() > 0, scale->count() > 0);

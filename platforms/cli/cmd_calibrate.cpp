@@ -69,7 +69,7 @@ std::function<int()> add_calibrate(CLI::App& app, const Globals&) {
                   "on N random mixed-context batches and print the errors")
       ->check(CLI::Range(1u, 100000u));
   sub->add_option("--seed", o->seed, "random seed of --check's batches")->capture_default_str();
-  sub->add_flag("--force", o->force, "replace an existing --out file even if it is not a calibration");
+  sub->add_flag("--force", o->force, "replace an existing --out file pnmvp wrote (a calibration is replaced without it)");
   sub->add_flag("--json", o->json, "print the calibration file's JSON on stdout instead of the table");
   return [o]() -> int {
     const kernels::Kernel k = !o->policy.empty() ? serving::kernel_for_policy(o->policy)
@@ -78,6 +78,8 @@ std::function<int()> add_calibrate(CLI::App& app, const Globals&) {
     const bool topk_used = k == kernels::Kernel::pnm_topk || k == kernels::Kernel::pnm_select;
     if (topk_used && (o->topk < 1 || o->topk > (1u << 24)))
       throw std::invalid_argument(fmt::format("--topk {} is outside [1, {}]", o->topk, 1u << 24));
+    note_cli_input(o->system, "system file", "--system");
+    note_cli_input(o->model, "model file", "--model");
     const SystemConfig sysc = select_system(o->system, "");
     const kernels::ModelShape m = kernels::load_model_shape(o->model);
     const std::string path =
@@ -88,11 +90,11 @@ std::function<int()> add_calibrate(CLI::App& app, const Globals&) {
     if (o->check && o->batches.empty() && o->contexts.empty()) {
       cal = &serving::calibration_for(o->system, o->model, k, o->topk, o->out, progress); // "": the cache
     } else {
-      // Refuse a non-calibration output before minutes of measuring.
-      if (!o->force && std::filesystem::exists(path) && !serving::is_calibration_file(path))
-        throw std::runtime_error(fmt::format("--out '{}' exists and is not a pnmvp calibration file; refusing to "
-                                             "overwrite it (remove it, choose another --out, or give --force)",
-                                             path));
+      // Refuse an input or a file pnmvp did not write before minutes of measuring
+      // (its folder, made when missing, is made first).
+      const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent);
+      check_output(path, "--out", o->force, /*replace_report=*/true);
       serving::CalibrateConfig cc;
       cc.system = o->system;
       cc.model = o->model;
@@ -102,9 +104,7 @@ std::function<int()> add_calibrate(CLI::App& app, const Globals&) {
       cc.contexts = o->contexts;
       cc.progress = progress;
       measured = serving::calibrate(cc);
-      const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-      if (!parent.empty()) std::filesystem::create_directories(parent);
-      measured.save(path, o->force);
+      measured.save(path, o->force, "--out");
       cal = &measured;
     }
     if (o->json) std::cout << cal->to_json().dump(2) << "\n";

@@ -117,19 +117,15 @@ std::function<int()> add_dram(CLI::App& app, const Globals&) {
                   "write the whole stats tree of each run here (JSON, with units and descriptions)");
   sub->add_option("--command-trace", o->cmd_trace,
                   "write every DRAM command as CSV (cycle,channel,rank,bankgroup,bank,command,row)");
-  sub->add_flag("--force", o->force, "replace existing output files");
+  sub->add_flag("--force", o->force, "replace existing output files that pnmvp wrote");
   sub->add_flag("--json", o->json, "print the report on stdout instead of the summary");
   return [o]() -> int {
+    note_cli_input(o->platform, "platform file", "--platform");
+    note_cli_input(o->trace, "DRAM trace", "--trace");
     PlatformConfig pc = load_platform(resolve_platform(o->platform));
     log::info("platform", "loaded {} from {} ({} parameters)", pc.name, pc.file, pc.params.size());
-    for (const std::string* out : {&o->report, &o->stats, &o->cmd_trace})
-      if (!out->empty()) {
-        if (*out == o->trace || *out == pc.file)
-          throw std::runtime_error(fmt::format("output '{}' would overwrite an input", *out));
-        check_output_path(*out, out == &o->cmd_trace ? "command trace" : "report", o->force);
-      }
-    if (!o->stats.empty() && (o->stats == o->report || o->stats == o->cmd_trace))
-      throw std::runtime_error(fmt::format("--stats '{}' names another output too", o->stats));
+    check_outputs({{"--report", o->report, true}, {"--stats", o->stats, true}, {"--command-trace", o->cmd_trace}},
+                  o->force);
     std::unique_ptr<dram::CommandTraceWriter> cmds;
     if (!o->cmd_trace.empty()) cmds = std::make_unique<dram::CommandTraceWriter>(o->cmd_trace);
     std::ostream null_out(nullptr);
@@ -164,7 +160,7 @@ std::function<int()> add_dram(CLI::App& app, const Globals&) {
       text << "report written to " << o->report << "\n";
     }
     if (!o->stats.empty()) {
-      write_report(o->stats, stats_document(tree), o->force);
+      write_report(o->stats, stats_document(tree), o->force, "--stats");
       text << "stats written to " << o->stats << "\n";
     }
     if (o->json) std::cout << with_provenance(out).dump(2) << "\n";

@@ -202,11 +202,12 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
   sub->add_option("--agents", o->agents, "background streams of the loaded-latency curve")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
-  sub->add_flag("--force", o->force, "replace existing output files");
+  sub->add_flag("--force", o->force, "replace existing output files that pnmvp wrote");
   sub->add_flag("--json", o->json, "print the report on stdout instead of the tables");
   return [o]() -> int {
     std::ostream null_out(nullptr);
     std::ostream& text = o->json ? null_out : std::cout; // --json: the report alone on stdout
+    note_target_inputs(o->target.system, o->target.platform);
     const SystemConfig sc = select_system(o->target.system, o->target.platform);
     if (o->device >= sc.devices.size())
       throw ConfigError(fmt::format("--device {}: {} has {} device(s)", o->device, sc.file, sc.devices.size()));
@@ -217,10 +218,7 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
     const HostConfig& hc = sc.hosts.front();
     if (o->cores > hc.cores)
       throw ConfigError(fmt::format("--cores {}: host {} has {} cores ({})", o->cores, hc.name, hc.cores, sc.file));
-    if (!o->report.empty()) check_output_path(o->report, "report", o->force);
-    if (!o->stats.empty()) check_output_path(o->stats, "stats", o->force);
-    if (!o->stats.empty() && o->stats == o->report)
-      throw std::runtime_error(fmt::format("--stats and --report both name '{}'", o->stats));
+    check_outputs({{"--report", o->report, true}, {"--stats", o->stats, true}}, o->force);
     // One group per measurement (each its own simulation), when --stats asks.
     StatGroup tree("mlc", "pnmvp mlc: the system's stats at the end of each measurement");
     auto into = [&](const std::string& name, const std::string& what) -> StatGroup* {
@@ -330,7 +328,7 @@ std::function<int()> add_mlc(CLI::App& app, const Globals&) {
       if (o->json) std::cout << with_provenance(j).dump(2) << "\n";
     }
     if (!o->stats.empty()) {
-      write_report(o->stats, stats_document(tree), o->force);
+      write_report(o->stats, stats_document(tree), o->force, "--stats");
       text << "stats written to " << o->stats << "\n";
     }
     return 0;

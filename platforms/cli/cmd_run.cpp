@@ -107,7 +107,7 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
                   "write the system's whole stats tree (every block's counters and energy, with units and "
                   "descriptions) at the end of the run");
   sub->add_option("--vcd", c.vcd_path, "write the Verilated datapath's waves (uses the RTL datapath)");
-  sub->add_flag("--force", o->force, "replace existing --report/--trace/--vcd/--stats files");
+  sub->add_flag("--force", o->force, "replace existing --report/--trace/--vcd/--stats files that pnmvp wrote");
   sub->add_flag("--json", o->json, "print the report on stdout instead of the table");
   sub->add_flag("--quiet", o->quiet, "print nothing (with --report)");
   return [o]() -> int {
@@ -122,10 +122,18 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
     o->cfg.overwrite = o->force;
     if (o->contexts.size() == 1) o->cfg.context = o->contexts.front();
     else o->cfg.contexts = o->contexts;
-    if (!o->report.empty()) check_output_path(o->report, "report", o->force);
-    if (!o->cfg.trace_path.empty()) check_output_path(o->cfg.trace_path, "--trace", o->force);
-    if (!o->cfg.stats_path.empty()) check_output_path(o->cfg.stats_path, "--stats", o->force);
-    select_system(o->cfg.system, o->cfg.platform); // a bad system or device file fails before the first run
+    note_target_inputs(o->cfg.system, o->cfg.platform);
+    note_cli_input(o->cfg.model, "model file", "--model");
+    // A bad system, device or model file fails before the first run; loading
+    // them notes every file they include as an input too.
+    select_system(o->cfg.system, o->cfg.platform);
+    kernels::load_model_shape(o->cfg.model);
+    // Every output is checked before anything runs (and again when written).
+    check_outputs({{"--report", o->report, true},
+                   {"--trace", o->cfg.trace_path},
+                   {"--stats", o->cfg.stats_path, true},
+                   {"--vcd", o->cfg.vcd_path}},
+                  o->force);
     std::vector<nlohmann::ordered_json> runs;
     for (kernels::Kernel k : ks) {
       DecodeRunConfig c = o->cfg;

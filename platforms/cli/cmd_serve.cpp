@@ -117,6 +117,12 @@ std::function<int()> add_serve(CLI::App& app, const Globals&) {
   sub->add_flag("--quiet", o->quiet, "print nothing (with --report)");
   return [o]() -> int {
     ServeRunConfig cfg = o->cfg;
+    note_cli_input(cfg.system, "system file", "--system");
+    note_cli_input(cfg.model, "model file", "--model");
+    note_cli_input(cfg.gpu, "GPU file", "--gpu");
+    note_cli_input(cfg.gpu_ops, "GPU operator table", "--gpu-ops");
+    note_cli_input(cfg.workload, "request trace", "--workload");
+    note_cli_input(cfg.calibration, "calibration file", "--calibration");
     cfg.sched.policy = serving::parse_policy(o->policy);
     cfg.fidelity = o->fidelity == "detailed" ? ServeRunConfig::Fidelity::detailed : ServeRunConfig::Fidelity::calibrated;
     cfg.cap_lengths = o->too_long == "cap";

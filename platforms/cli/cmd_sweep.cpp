@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <memory>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -83,7 +84,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log_path) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -175,7 +176,7 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
       ->capture_default_str();
   sub->add_option("-j,--jobs", o->jobs, "points run at once (processes)")->check(CLI::Range(1u, 256u))->capture_default_str();
   sub->add_option("--out", o->out, "directory for the reports, logs and summary.csv")->required();
-  sub->add_flag("--force", o->force, "replace an existing summary.csv and reports in --out");
+  sub->add_flag("--force", o->force, "replace an existing summary.csv, reports and logs in --out (files pnmvp wrote)");
   sub->add_flag("--serve", o->serve, "sweep `pnmvp serve` points (policies x rate scales x systems x models)");
   add_list(sub, "--policies", o->policies, "serve: KV policies (comma-separated; default all five)");
   add_list(sub, "--rate-scales", o->rate_scales, "serve: arrival-rate scales (comma-separated)");
@@ -198,14 +199,35 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
       throw std::invalid_argument(fmt::format("--out {} exists and is not a directory", o->out));
     if (fs::exists(csv_path) && !o->force)
       throw std::invalid_argument(fmt::format("{} exists: pass --force to replace this sweep's results", csv_path));
+    for (const auto& f : o->systems) note_cli_input(f, "system file", "--systems");
+    for (const auto& f : o->platforms) note_cli_input(f, "platform file", "--platforms");
+    for (const auto& f : o->models) note_cli_input(f, "model file", "--models");
+    note_cli_input(o->workload, "request trace", "--workload");
     std::vector<std::pair<std::string, std::string>> targets; // (flag, name)
     for (const auto& s : o->systems) targets.emplace_back("--system", s);
     for (const auto& p : o->platforms) targets.emplace_back("--platform", p);
     if (targets.empty()) targets.emplace_back("--system", kDefaultSystem);
     std::vector<Point> points;
+    // A point's identity: its arguments, with each file among them by its
+    // canonical path (./a.json and a.json are one platform).
+    std::set<std::vector<std::string>> seen_points;
+    std::map<std::string, unsigned> names; // report stem -> points using it
     auto add_point = [&](std::vector<std::string> args, const std::string& name, std::string label) {
+      std::vector<std::string> key;
+      for (const std::string& a : args) {
+        std::error_code ec;
+        const fs::path c = fs::is_regular_file(a, ec) ? fs::canonical(a, ec) : fs::path();
+        key.push_back(ec || c.empty() ? a : c.string());
+      }
+      if (!seen_points.insert(key).second) {
+        std::cerr << fmt::format("sweep: {} is given twice in the grid; it runs once\n", label);
+        return;
+      }
       Point pt;
-      const std::string stem = o->out + "/" + safe(name);
+      // Two points with one name (platforms a/pnm-ref.json and b/pnm-ref.json)
+      // get a report each: the second is <name>-2, and so on, in grid order.
+      const unsigned n = ++names[safe(name)];
+      const std::string stem = o->out + "/" + safe(name) + (n > 1 ? fmt::format("-{}", n) : "");
       pt.report = stem + ".json";
       pt.log = stem + ".log";
       if (fs::exists(pt.report) && !o->force)
@@ -256,7 +278,15 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
                         fmt::format("{} {} {} context {}", p, m, k, c));
     }
     fs::create_directories(o->out);
-    check_output_path(csv_path, "summary", true);
+    // Every output of the sweep (the summary, each point's report and log)
+    // is checked before the first point starts: never an input, never a
+    // file pnmvp did not write; and two of them never the same file.
+    std::vector<OutputFlag> outputs{{"--out", csv_path}};
+    for (const Point& pt : points) {
+      outputs.push_back({"--out", pt.report, false});
+      outputs.push_back({"--out", pt.log, false});
+    }
+    check_outputs(outputs, o->force);
     const std::string exe = self_exe();
     const auto t0 = std::chrono::steady_clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
@@ -268,6 +298,12 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
         Point& pt = points[next];
         std::vector<std::string> argv{exe};
         argv.insert(argv.end(), pt.args.begin(), pt.args.end());
+        {
+          // The log's first line marks it as pnmvp's (output_guard.h), so --force may replace it later.
+          std::ofstream log(pt.log, std::ios::trunc);
+          log << kSweepLogHeader << pt.label << "\n";
+          if (!log) throw std::runtime_error(fmt::format("sweep: cannot write {}", pt.log));
+        }
         pt.pid = spawn(argv, pt.log);
         live[pt.pid] = next++;
         ++running;
@@ -301,6 +337,7 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
       std::ifstream in(points[i].report);
       reports[i] = nlohmann::ordered_json::parse(in);
     }
+    check_output(csv_path, "--out", true); // still the summary of a sweep (or nothing) after the run
     std::ofstream csv(csv_path);
     if (o->serve) write_serve_summary(csv, points, reports);
     else write_run_summary(csv, points, reports);

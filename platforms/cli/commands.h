@@ -1,6 +1,8 @@
 // Each pnmvp subcommand registers its options and its run function.
 #pragma once
 
+#include "common/output_guard.h"
+
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <limits>
@@ -127,6 +129,19 @@ CLI::Option* add_list(CLI::App* sub, const std::string& flag, std::vector<T>& ou
   }
   if (!dflt.empty()) o->default_str(dflt);
   return o;
+}
+
+// The files named on the command line are the run's inputs (output_guard.h):
+// noted with the flag that gave them, so that a refused output says
+// "--report pr.json is the platform file given with --platform". A name that
+// is not a file (a shipped name) is left to the loader, which notes the file
+// it resolves to.
+inline void note_cli_input(const std::string& path, const std::string& kind, const std::string& flag) {
+  note_input(path, "the " + kind + " given with " + flag);
+}
+inline void note_target_inputs(const std::string& system, const std::string& platform) {
+  note_cli_input(system, "system file", "--system");
+  note_cli_input(platform, "platform file", "--platform");
 }
 
 // Default platform of the DRAM demo (a shipped file name).

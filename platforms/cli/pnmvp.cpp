@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/output_guard.h"
 #include "common/report.h"
 #include "common/version.h"
 #include "dram/trace_source.h"
@@ -57,6 +58,10 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const pnm::dram::TraceError& e) {
     std::cerr << "pnmvp: trace error: " << e.what() << "\n";
+    return 2;
+  } catch (const pnm::OutputPathError& e) {
+    // An output aimed at an input, a missing folder, a file pnmvp did not write: bad input.
+    std::cerr << "pnmvp: output error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "pnmvp: error: " << e.what() << "\n";

@@ -1,5 +1,7 @@
 #include "npy/npy.h"
 
+#include "common/output_guard.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -390,6 +392,7 @@ Array read_f32(const std::string& path) {
   if (::fstat(fd.get(), &st) != 0) fail(path, fmt::format("cannot stat: {}", std::strerror(errno)));
   if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not a .npy file");
   if (!S_ISREG(st.st_mode)) fail(path, "is not a regular file, so not a .npy file");
+  note_input(path, fmt::format("an input of this run (the .npy array '{}')", path)); // no output may replace it
   const uint64_t file_bytes = static_cast<uint64_t>(st.st_size);
 
   unsigned char prefix[kMaxPrefixBytes];

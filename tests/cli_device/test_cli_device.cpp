@@ -475,8 +475,15 @@ TEST(CliAttend, RefusesToOverwriteWithoutForce) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
   EXPECT_EQ(slurp(out), "precious\n");
+  // --force replaces only a file pnmvp wrote (issue 17): not this one.
   const Result f = pnmvp(a.args(out) + " --force");
-  ASSERT_EQ(f.code, 0) << f.err;
+  EXPECT_EQ(f.code, 2);
+  EXPECT_NE(f.err.find("is not an output of pnmvp"), std::string::npos) << f.err;
+  EXPECT_EQ(slurp(out), "precious\n");
+  std::remove(out.c_str());
+  ASSERT_EQ(pnmvp(a.args(out)).code, 0);
+  const Result g = pnmvp(a.args(out) + " --force");
+  ASSERT_EQ(g.code, 0) << g.err;
   EXPECT_EQ(pnm::npy::read_f32(out).shape, (std::vector<size_t>{2, 32}));
 }
 

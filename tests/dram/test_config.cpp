@@ -116,7 +116,7 @@ TEST(Report, RefusesToOverwriteAFileItDidNotWrite) {
   std::string path = pnm::test::temp_path("users_trace.txt");
   std::ofstream(path) << "LD 0x40\n";
   nlohmann::ordered_json j;
-  j["schema"] = "pnmvp.test.v1";
+  j["schema"] = "pnmvp.run.v1"; // an output schema (common/output_guard.h)
   EXPECT_THROW(write_report(path, j), std::runtime_error);
   std::ifstream in(path);
   std::string line;

@@ -181,11 +181,17 @@ TEST(CalibratedDeviceCost, BadFilesNameFileAndKey) {
 }
 
 TEST(CalibratedDeviceCost, SaveRefusesToReplaceOtherFiles) {
+  // An input of pnmvp (a system file) is not an output: refused even with force.
   const std::string p = temp_file("calibration_not_mine.json", "{\"schema\": \"pnmvp.system.v1\"}");
-  const std::string e = error_of([&] { table().save(p); });
-  EXPECT_NE(e.find("not a pnmvp calibration"), std::string::npos) << e;
-  table().save(p, /*force=*/true);
-  EXPECT_TRUE(is_calibration_file(p));
+  std::string e = error_of([&] { table().save(p); });
+  EXPECT_NE(e.find("is not an output of pnmvp"), std::string::npos) << e;
+  e = error_of([&] { table().save(p, /*force=*/true); });
+  EXPECT_NE(e.find("is not an output of pnmvp"), std::string::npos) << e;
+  EXPECT_FALSE(is_calibration_file(p));
+  // Another pnmvp report is replaced, as the report writer replaces one.
+  const std::string r = temp_file("calibration_over_report.json", "{\"schema\": \"pnmvp.run.v1\"}");
+  table().save(r);
+  EXPECT_TRUE(is_calibration_file(r));
 }
 
 TEST(CalibratedDeviceCost, GridMustBeFull) {
