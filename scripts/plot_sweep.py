@@ -366,7 +366,7 @@ def energy_plot(plt, np, series, classes, rows, cols, source, paths):
     ylabel = f"energy per token ({unit})"
     if len(contexts) * len(series) <= MAX_ENERGY_BARS:
         n = len(series)
-        ncols = min(n, 3)
+        ncols = 2 if n == 4 else min(n, 3)
         nrows = math.ceil(n / ncols)
         # Panels share a y axis unless their largest bars differ by more than a decade.
         share = not ps.spans_decades([max(sum(mean_energy(pts, c) for c in classes) for pts in s.values())
