@@ -164,8 +164,6 @@ def load(args, paths):
     pts = {label: sorted(((num(path, r, "offered_requests_per_s"), r) for r in rs), key=lambda t: t[0])
            for label, rs in series.items()}
     base_label = next((l for l, rs in series.items() if rs[0]["policy"] == args.baseline), None)
-    if args.baseline in series:
-        base_label = args.baseline
     if base_label is None:
         note(f"no policy '{args.baseline}' in {path} (--baseline): no speed-up panel")
     panels = 3 if base_label is not None and len(series) > 1 else 2
@@ -227,13 +225,16 @@ def load(args, paths):
     axes[1].legend(fontsize="small")
     if panels == 3:
         sx = axes[2]
-        base = {r.get("rate_scale"): num(path, r, "output_tokens_per_s") for _, r in pts[base_label]}
+        # The baseline at the same system, model and rate scale.
+        def key(r):
+            return (r.get("system"), r.get("model"), r.get("rate_scale"))
+        base = {key(r): num(path, r, "output_tokens_per_s") for r in rows if r["policy"] == args.baseline}
         ratios = {}
         for label, p in pts.items():
-            if label == base_label:
+            if p and p[0][1]["policy"] == args.baseline:
                 continue
-            ratios[label] = [(x, num(path, r, "output_tokens_per_s") / base[r.get("rate_scale")])
-                             for x, r in p if base.get(r.get("rate_scale"))]
+            ratios[label] = [(x, num(path, r, "output_tokens_per_s") / base[key(r)])
+                             for x, r in p if base.get(key(r))]
         vals = [v for rr in ratios.values() for _, v in rr]
         log_s = ps.spans_decades(vals + [1.0])
         for label, rr in ratios.items():
