@@ -7,6 +7,7 @@
 #include "common/trace_writer.h"
 #include "decode_session.h"
 #include "host_system.h"
+#include "reference_limits.h"
 #include "system_snapshot.h"
 #include <pnmvp/hw/device_map.h>
 
@@ -265,6 +266,10 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   r["dram_bytes_per_token"] = (s1.dram_bytes - s0.dram_bytes) * mult / tokens;
   r["dram_bandwidth_utilization"] = window_ns > 0 ? (s1.dram_bytes - s0.dram_bytes) / window_ns / peak_gbps : 0.0;
   r["dram_peak_gbps"] = peak_gbps;
+  // Ceilings for plots (scripts/plot_sweep.py): the link's read payload
+  // bandwidth and the utilisation refresh leaves (1 - tRFC/tREFI).
+  r["link_gbps"] = link_read_gbps(pc);
+  r["dram_refresh_ceiling"] = dram_refresh_ceiling(pc.dram);
   r["controller"] = {{"instructions_retired", static_cast<uint64_t>(s1.instructions - s0.instructions)},
                      {"instructions_per_token", (s1.instructions - s0.instructions) * mult / tokens},
                      {"energy_per_token_uj", br["controller"]},

@@ -6,6 +6,7 @@
 #include "common/resources.h"
 #include "common/version.h"
 #include "dram/dram_system.h"
+#include "reference_limits.h"
 #include "serve_device.h"
 #include "serving/device_cost.h"
 #include "serving/gpu_model.h"
@@ -16,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -326,6 +328,16 @@ nlohmann::ordered_json run_serve(const ServeRunConfig& cfg) {
                  {"hbm_kv_bytes", sc.hbm_kv_bytes},
                  {"cxl_kv_bytes", cxl_total},
                  {"devices", kernel ? ndev : 0u}};
+  // Ceilings for plots (scripts/plot_serve.py): the CXL links' read payload
+  // bandwidth summed over the system's devices, and the lowest share of DRAM
+  // time refresh leaves among them (1 - tRFC/tREFI).
+  double link_gbps = 0, refresh_ceiling = 1.0;
+  for (const DeviceSlot& d : sysc.devices) {
+    link_gbps += link_read_gbps(d.platform);
+    refresh_ceiling = std::min(refresh_ceiling, dram_refresh_ceiling(d.platform.dram));
+  }
+  j["link_gbps"] = link_gbps;
+  j["dram_refresh_ceiling"] = refresh_ceiling;
   CalibrationCheck check;
   check.step_errors = be.errors();
   check.worst = be.worst();

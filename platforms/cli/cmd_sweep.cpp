@@ -102,6 +102,12 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
+// A report's number as a CSV field; empty when the report lacks it (the
+// plots then leave out the reference line it would give).
+std::string optional_number(const nlohmann::ordered_json& r, const char* key) {
+  return r.contains(key) && r[key].is_number() ? fmt::format("{}", r[key].get<double>()) : std::string();
+}
+
 // One row per `run` point that produced a report.
 void write_run_summary(std::ostream& csv, const std::vector<Point>& points,
                        const std::vector<nlohmann::ordered_json>& reports) {
@@ -112,19 +118,20 @@ void write_run_summary(std::ostream& csv, const std::vector<Point>& points,
       for (auto& [k, v] : r["energy_breakdown_uj"].items())
         if (std::find(classes.begin(), classes.end(), k) == classes.end()) classes.push_back(k);
   csv << "system,platform,model,kernel,context,batch,topk,tokens_per_s,step_latency_us,energy_per_token_uj,"
-         "link_bytes_per_token,dram_bandwidth_utilization,wall_s,report";
+         "link_bytes_per_token,dram_bandwidth_utilization,dram_peak_gbps,dram_refresh_ceiling,link_gbps,wall_s,report";
   for (const auto& c : classes) csv << ",energy_" << c << "_uj";
   csv << "\n";
   for (size_t i = 0; i < points.size(); ++i) {
     const auto& r = reports[i];
     if (r.is_null()) continue;
-    csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(r["system"].get<std::string>()),
+    csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(r["system"].get<std::string>()),
                        csv_field(r["platform"].get<std::string>()), csv_field(r["model"].get<std::string>()),
                        r["kernel"].get<std::string>(), r["context"].get<uint64_t>(), r["batch"].get<uint64_t>(),
                        r["topk"].get<uint64_t>(), r["tokens_per_s"].get<double>(), r["step_latency_us"].get<double>(),
                        r["energy_per_token_uj"].get<double>(), r["link_bytes_per_token"].get<double>(),
-                       r["dram_bandwidth_utilization"].get<double>(), r["wall_s"].get<double>(),
-                       csv_field(fs::path(points[i].report).filename().string()));
+                       r["dram_bandwidth_utilization"].get<double>(), optional_number(r, "dram_peak_gbps"),
+                       optional_number(r, "dram_refresh_ceiling"), optional_number(r, "link_gbps"),
+                       r["wall_s"].get<double>(), csv_field(fs::path(points[i].report).filename().string()));
     for (const auto& c : classes)
       csv << "," << (r["energy_breakdown_uj"].contains(c) ? r["energy_breakdown_uj"][c].get<double>() : 0.0);
     csv << "\n";
@@ -137,13 +144,14 @@ void write_serve_summary(std::ostream& csv, const std::vector<Point>& points,
   namespace fs = std::filesystem;
   csv << "system,model,policy,rate_scale,offered_requests_per_s,requests,completed,output_tokens_per_s,requests_per_s,"
          "goodput_requests_per_s,ttft_p50_ms,ttft_p99_ms,tbt_p50_ms,tbt_p99_ms,e2e_p50_ms,"
-         "energy_per_output_token_mj,link_bytes_per_output_token,nic_bytes_per_output_token,wall_s,report\n";
+         "energy_per_output_token_mj,link_bytes_per_output_token,nic_bytes_per_output_token,link_gbps,"
+         "dram_refresh_ceiling,topk,wall_s,report\n";
   for (size_t i = 0; i < points.size(); ++i) {
     const auto& r = reports[i];
     if (r.is_null()) continue;
     const auto& w = r["workload"];
     const double dur = w["duration_s"].get<double>();
-    csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+    csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                        csv_field(r["system"].get<std::string>()), csv_field(r["model"].get<std::string>()),
                        r["policy"].get<std::string>(), w["rate_scale"].get<double>(),
                        dur > 0 ? w["requests"].get<double>() / dur : 0.0, r["requests"].get<uint64_t>(),
@@ -153,7 +161,9 @@ void write_serve_summary(std::ostream& csv, const std::vector<Point>& points,
                        r["tbt_ms"]["p50"].get<double>(), r["tbt_ms"]["p99"].get<double>(),
                        r["e2e_ms"]["p50"].get<double>(), r["energy_per_output_token_mj"].get<double>(),
                        r["link_bytes_per_output_token"].get<double>(), r["nic_bytes_per_output_token"].get<double>(),
-                       r["wall_s"].get<double>(), csv_field(fs::path(points[i].report).filename().string()));
+                       optional_number(r, "link_gbps"), optional_number(r, "dram_refresh_ceiling"),
+                       optional_number(r, "topk"), r["wall_s"].get<double>(),
+                       csv_field(fs::path(points[i].report).filename().string()));
   }
 }
 } // namespace

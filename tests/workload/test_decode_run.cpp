@@ -43,6 +43,20 @@ void expect_report_keys(const nlohmann::ordered_json& r) {
   EXPECT_NEAR(sum, r["energy_per_token_uj"].get<double>(), 1e-9 * sum);
   EXPECT_GT(r["tokens_per_s"].get<double>(), 0);
   EXPECT_NEAR(r["tokens_per_s"].get<double>() * r["step_latency_us"].get<double>() * 1e-6, r["batch"].get<double>(), 1e-9);
+  // The ceilings the plots draw: the link's read payload bandwidth (below
+  // Gen5 x16's 64 GB/s raw; flits cost some) and what refresh leaves of DRAM
+  // time (1 - tRFC/tREFI, a few percent lost for DDR5).
+  ASSERT_TRUE(r.contains("link_gbps"));
+  ASSERT_TRUE(r.contains("dram_refresh_ceiling"));
+  const double link = r["link_gbps"].get<double>(), ceiling = r["dram_refresh_ceiling"].get<double>();
+  EXPECT_GT(link, 10.0);
+  EXPECT_LT(link, 64.0);
+  EXPECT_GT(ceiling, 0.8);
+  EXPECT_LT(ceiling, 1.0);
+  // No kernel moves link bytes faster than the link carries them, nor uses
+  // more of the DRAM than refresh leaves.
+  EXPECT_LE(r["link_bytes_per_token"].get<double>() * r["tokens_per_s"].get<double>() * 1e-9, link * 1.02);
+  EXPECT_LE(r["dram_bandwidth_utilization"].get<double>(), ceiling * 1.02);
 }
 } // namespace
 
