@@ -245,3 +245,23 @@ TEST_F(FabricSystemTest, BadSwitchSectionsNameTheKey) {
   EXPECT_FALSE(f.device_behind_switch[0]);
   EXPECT_TRUE(f.device_behind_switch[1]);
 }
+
+// CXL.io through a switch: each traversal and the host-to-switch wire's port
+// latency, both ways; the register access itself is unchanged.
+TEST_F(FabricSystemTest, RegisterReadPaysTraversalAndUpstreamPortLatency) {
+  auto mmio_ps = [](const std::string& system) {
+    pnm::fresh_sim_kernel();
+    System sys(load_system(resolve_platform(system)));
+    uint64_t ps = 0;
+    sys.run_host([&](const std::vector<sw::Backend*>& b) {
+      const auto t0 = sc_core::sc_time_stamp();
+      b[0]->mmio_read32(sys.device(0).bar_base(0));
+      ps = static_cast<uint64_t>((sc_core::sc_time_stamp() - t0).to_seconds() * 1e12 + 0.5);
+    });
+    return ps;
+  };
+  const SystemConfig s = load_system(resolve_platform("switch-x1"));
+  const uint64_t direct = mmio_ps("pnm-ref-system");
+  EXPECT_EQ(mmio_ps("switch-x1") - direct, 2 * (50'000 + s.switches[0].upstream_link.port_latency_ps));
+  EXPECT_EQ(mmio_ps("switch2-x8") - direct, 2 * (2 * 50'000 + 2 * s.switches[0].upstream_link.port_latency_ps));
+}
