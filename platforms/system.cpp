@@ -1,9 +1,11 @@
 #include "system.h"
 
 #include "common/sanitizer.h"
+#include "fabric/cxl_switch_tlm.h"
 
 #include <algorithm>
 #include <exception>
+#include <functional>
 #include <fmt/format.h>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -91,7 +93,161 @@ void check_windows(const SystemConfig& s, std::vector<ConfigNode>& dev_nodes) {
               ws[a].key, fmt::format("{} overlaps {} on host {}", ws[a].what, ws[b].what, s.hosts[h].name));
   }
 }
+uint64_t window_bytes(const DeviceSlot& d) {
+  const uint64_t cap = dram::DramSystem(d.platform.dram).capacity_bytes();
+  return (cap + kGiB - 1) / kGiB * kGiB;
+}
+
+// "switches": names first, then the ports, which may name switches listed later.
+void load_switches(ConfigNode& root, SystemConfig& s, std::vector<ConfigNode>& dev_nodes) {
+  std::vector<ConfigNode> nodes = root.items("switches", "CXL switches between hosts and devices");
+  struct Pending {
+    std::vector<ConfigNode> ports;
+    std::string host; // empty: fed by another switch
+  };
+  std::vector<Pending> pend(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    ConfigNode& n = nodes[i];
+    SwitchSlot sw;
+    sw.name = n.text("name", "switch name (downstream ports of other switches name it)");
+    for (const SwitchSlot& o : s.switches)
+      if (o.name == sw.name) n.fail("name", fmt::format("switch '{}' is named twice", sw.name));
+    sw.source = n.require_source();
+    sw.traversal_latency_ns = n.number("traversal_latency_ns", {0, 10000}, "ns",
+                                       "one traversal of the switch, ingress port to egress port, one direction");
+    ConfigNode up = n.child("upstream");
+    pend[i].host = up.text_or("host", "", "the host whose root port this switch's upstream port links to "
+                                          "(absent: the switch is fed by another switch's downstream port)");
+    ConfigNode link = up.child("link");
+    link.require_source();
+    // Keys not given take the first device's link (pnm-ref.json: PCIe Gen5 x16).
+    const CxlPlatformConfig base = s.devices.front().platform.cxl;
+    CxlPlatformConfig c = base;
+    read_link(link, c, &base);
+    sw.upstream_link = c.mem.link;
+    up.finish();
+    pend[i].ports = n.items("downstream", "downstream ports: {\"device\": name} or {\"switch\": name}");
+    s.switches.push_back(std::move(sw));
+  }
+  std::vector<int> owner(s.devices.size(), -1); // switch whose port a device is on
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    SwitchSlot& sw = s.switches[i];
+    for (ConfigNode& p : pend[i].ports) {
+      const bool dev = p.has("device"), is_sw = p.has("switch");
+      if (dev == is_sw) p.fail("device", "a downstream port names one \"device\" or one \"switch\"");
+      SwitchSlot::Port port;
+      port.is_switch = is_sw;
+      if (dev) {
+        const std::string name = p.text("device", "the device on this port (a name in \"devices\")");
+        const auto it = std::find_if(s.devices.begin(), s.devices.end(),
+                                     [&](const DeviceSlot& d) { return d.name == name; });
+        if (it == s.devices.end()) p.fail("device", fmt::format("no device named '{}' in \"devices\"", name));
+        port.index = size_t(it - s.devices.begin());
+        if (owner[port.index] >= 0)
+          p.fail("device", fmt::format("device '{}' is already on a port of switch '{}'", name,
+                                       s.switches[size_t(owner[port.index])].name));
+        owner[port.index] = int(i);
+      } else {
+        const std::string name = p.text("switch", "the switch this port feeds (a cascade)");
+        const auto it = std::find_if(s.switches.begin(), s.switches.end(),
+                                     [&](const SwitchSlot& o) { return o.name == name; });
+        if (it == s.switches.end()) p.fail("switch", fmt::format("no switch named '{}' in \"switches\"", name));
+        port.index = size_t(it - s.switches.begin());
+        if (port.index == i) p.fail("switch", "a switch cannot feed itself");
+        SwitchSlot& child = s.switches[port.index];
+        if (child.parent >= 0)
+          p.fail("switch", fmt::format("switch '{}' is already fed by switch '{}'", name,
+                                       s.switches[size_t(child.parent)].name));
+        if (!pend[port.index].host.empty())
+          p.fail("switch", fmt::format("switch '{}' links to host '{}' (its upstream.host): it cannot also be fed "
+                                       "by a switch", name, pend[port.index].host));
+        child.parent = int(i);
+      }
+      p.finish();
+      sw.downstream.push_back(port);
+    }
+  }
+  // Hosts from the top of each tree down; a switch neither fed nor linked to a host, or a loop, is refused.
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    size_t top = i, steps = 0;
+    while (s.switches[top].parent >= 0) {
+      top = size_t(s.switches[top].parent);
+      if (++steps > nodes.size()) nodes[i].fail("name", "switch cascade loops back on itself");
+    }
+    const std::string& host = pend[top].host;
+    if (host.empty())
+      nodes[top].fail("upstream", "needs \"host\": the switch is not fed by another switch's downstream port");
+    const auto it = std::find_if(s.hosts.begin(), s.hosts.end(), [&](const HostConfig& h) { return h.name == host; });
+    if (it == s.hosts.end()) nodes[top].fail("upstream", fmt::format("no host named '{}' in \"hosts\"", host));
+    s.switches[i].host = unsigned(it - s.hosts.begin());
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) nodes[i].finish();
+  for (size_t d = 0; d < s.devices.size(); ++d)
+    if (owner[d] >= 0 && s.switches[size_t(owner[d])].host != s.devices[d].host)
+      dev_nodes[d].fail("host", fmt::format("device '{}' is behind switch '{}', whose host is '{}'", s.devices[d].name,
+                                            s.switches[size_t(owner[d])].name,
+                                            s.hosts[s.switches[size_t(owner[d])].host].name));
+}
 } // namespace
+
+SystemFabric system_fabric(const SystemConfig& cfg) {
+  SystemFabric f;
+  f.config.routing = fabric::Routing::hbr;
+  const size_t nd = cfg.devices.size();
+  f.device_behind_switch.assign(nd, false);
+  f.device_ports.resize(nd);
+  f.device_entry.resize(nd);
+  // Devices below port `p` of switch s (recursively through cascades).
+  std::function<void(const SwitchSlot::Port&, std::vector<size_t>&)> below = [&](const SwitchSlot::Port& p,
+                                                                                  std::vector<size_t>& out) {
+    if (!p.is_switch) {
+      out.push_back(p.index);
+      return;
+    }
+    for (const SwitchSlot::Port& q : cfg.switches[p.index].downstream) below(q, out);
+  };
+  for (size_t s = 0; s < cfg.switches.size(); ++s) {
+    const SwitchSlot& sw = cfg.switches[s];
+    fabric::SwitchConfig sc;
+    sc.name = sw.name;
+    sc.traversal_latency_ns = sw.traversal_latency_ns;
+    fabric::UpstreamPortConfig up;
+    up.link = sw.upstream_link;
+    for (size_t d = 0; d < sw.downstream.size(); ++d) {
+      const SwitchSlot::Port& p = sw.downstream[d];
+      fabric::DownstreamPortConfig dp;
+      if (p.is_switch) {
+        dp.link = cfg.switches[p.index].upstream_link; // the wire between the two switches, modelled once here
+        dp.cascade_switch = int(p.index);
+      } else {
+        dp.link = cfg.devices[p.index].platform.cxl.mem.link; // the device's own wire
+        f.device_behind_switch[p.index] = true;
+        f.device_ports[p.index] = fabric::PortRef{unsigned(s), false, unsigned(d)};
+      }
+      sc.downstream.push_back(dp);
+      // Devices mapped one by one: each its own window, on every switch above it.
+      std::vector<size_t> devs;
+      below(p, devs);
+      for (size_t i : devs)
+        up.windows.push_back(fabric::HbrWindow{cfg.devices[i].platform.cxl.hpa_base, window_bytes(cfg.devices[i]),
+                                               256, {unsigned(d)}});
+    }
+    sc.upstream.push_back(std::move(up));
+    f.config.switches.push_back(std::move(sc));
+  }
+  for (size_t i = 0; i < nd; ++i) {
+    if (!f.device_behind_switch[i]) continue;
+    size_t top = f.device_ports[i].sw;
+    while (cfg.switches[top].parent >= 0) top = size_t(cfg.switches[top].parent);
+    f.device_entry[i] = fabric::PortRef{unsigned(top), true, 0};
+  }
+  try {
+    f.config.validate();
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(fmt::format("{}: {}", cfg.file, e.what()));
+  }
+  return f;
+}
 
 SystemConfig load_system(const std::string& path) {
   ConfigNode root = ConfigNode::load_file(path);
@@ -146,8 +302,10 @@ SystemConfig load_system(const std::string& path) {
     n.finish();
     s.devices.push_back(std::move(d));
   }
+  if (root.has("switches")) load_switches(root, s, dev_nodes);
   root.finish();
   check_windows(s, dev_nodes);
+  if (!s.switches.empty()) system_fabric(s); // the fabric's own checks
   s.params = root.params();
   return s;
 }
@@ -206,15 +364,40 @@ System::System(const SystemConfig& cfg) : cfg_(cfg) {
     l.port->mem_socket.bind(l.dram->mem_socket);
     hosts_.push_back(std::move(l));
   }
-  for (const DeviceSlot& d : cfg_.devices) {
+  SystemFabric sf;
+  std::vector<size_t> endpoint_of(cfg_.devices.size(), 0);
+  if (!cfg_.switches.empty()) {
+    sf = system_fabric(cfg_);
+    std::vector<fabric::FabricTlm::Endpoint> eps;
+    for (size_t i = 0; i < cfg_.devices.size(); ++i)
+      if (sf.device_behind_switch[i]) {
+        endpoint_of[i] = eps.size();
+        eps.push_back({cfg_.devices[i].name, sf.device_ports[i], sf.device_entry[i], cfg_.devices[i].platform.cxl.hpa_base});
+      }
+    fabric_ = std::make_unique<fabric::FabricTlm>("fabric", sf.config, std::move(eps));
+  }
+  for (size_t i = 0; i < cfg_.devices.size(); ++i) {
+    const DeviceSlot& d = cfg_.devices[i];
     const HostConfig& h = cfg_.hosts.at(d.host);
     devices_.push_back(std::make_unique<PnmDevice>(d.name.c_str(), d.platform));
     ports_.push_back(std::make_unique<HostBridge>(fmt::format("{}_{}", h.name, d.name).c_str(), h.bridge));
     PnmDevice& dev = *devices_.back();
     HostBridge& port = *ports_.back();
-    port.config_socket.bind(dev.cxl_io.config_socket);
-    port.mmio_socket.bind(dev.cxl_io.mmio_socket);
-    port.mem_socket.bind(dev.cxl_mem.host_socket);
+    if (fabric_ && sf.device_behind_switch[i]) {
+      // Behind a switch: the root port leads to the switch's upstream port;
+      // the switch's downstream port is the device's wire.
+      fabric::FabricTlm::EndpointSockets& e = fabric_->endpoint(endpoint_of[i]);
+      port.config_socket.bind(e.config_in);
+      port.mmio_socket.bind(e.mmio_in);
+      fabric_->bind_host(port.mem_socket, sf.device_entry[i]);
+      e.config_out.bind(dev.cxl_io.config_socket);
+      e.mmio_out.bind(dev.cxl_io.mmio_socket);
+      e.mem.bind(dev.cxl_mem.host_socket);
+    } else {
+      port.config_socket.bind(dev.cxl_io.config_socket);
+      port.mmio_socket.bind(dev.cxl_io.mmio_socket);
+      port.mem_socket.bind(dev.cxl_mem.host_socket);
+    }
     dev.on_host_interrupt = [&port]() { port.interrupt(); };
   }
 }
@@ -237,10 +420,13 @@ void System::report(StatGroup& root) const {
     for (size_t d : devices_of(static_cast<unsigned>(h)))
       ports_[d]->report(ports.group(cfg_.devices[d].name, "root port to this device"));
   }
+  if (fabric_) fabric_->fabric().report(root.group("fabric", "CXL switches: per-port counters"));
   StatGroup& devices = root.group("devices", "each device");
   for (size_t d = 0; d < devices_.size(); ++d)
     devices_[d]->report(devices.group(cfg_.devices[d].name, "one PNM CXL Type-3 device"));
 }
+
+const fabric::Fabric* System::fabric() const { return fabric_ ? &fabric_->fabric() : nullptr; }
 
 std::vector<size_t> System::devices_of(unsigned host) const {
   std::vector<size_t> out;

@@ -4,12 +4,16 @@
 // where each host maps each device (HPA window, MMIO base). `System` builds
 // any system file: every device's CXL.io, CXL.mem and interrupt reach its
 // host through a root port of its own (one `HostBridge`, the driver's
-// `Backend` for that device).
+// `Backend` for that device). An optional "switches" section puts devices
+// behind CXL switches (models/fabric): their CXL.mem and CXL.io then share
+// the switch's upstream link; each keeps its own HostBridge (the driver's
+// Backend) whose root port leads to the switch.
 #pragma once
 
 #include "host_bridge.h"
 #include "platform.h"
 #include "dram/dram_tlm.h"
+#include "fabric/cxl_switch.h"
 #include "pnm_device.h"
 
 #include <functional>
@@ -18,6 +22,10 @@
 #include <vector>
 
 namespace pnm {
+
+namespace fabric {
+class FabricTlm;
+}
 
 // One host ("hosts" entry): the CPU the host programs run on, its latency
 // path to memory and its own DRAM.
@@ -49,12 +57,31 @@ struct DeviceSlot {
   PlatformConfig platform; // the device file, with hpa_base, mmio_base and link as the system sets them
 };
 
+// One switch ("switches" entry). Downstream ports in file order; each leads
+// to a device or to another switch (a cascade). Every device behind a
+// switch gets its own HBR window (its hpa_base_gib, capacity rounded up to
+// a GiB) on each switch above it.
+struct SwitchSlot {
+  std::string name;
+  std::string source;
+  double traversal_latency_ns = fabric::default_traversal_latency_ns;
+  unsigned host = 0;             // the host at the top of its tree
+  int parent = -1;               // the switch feeding its upstream port, -1: a host's root port
+  cxl::LinkConfig upstream_link; // the wire to the host (or, in a cascade, to the parent switch)
+  struct Port {
+    bool is_switch = false;
+    size_t index = 0; // into SystemConfig::devices or ::switches
+  };
+  std::vector<Port> downstream;
+};
+
 struct SystemConfig {
   std::string file;
   std::string name;
   std::string description;
   std::vector<HostConfig> hosts;
   std::vector<DeviceSlot> devices;
+  std::vector<SwitchSlot> switches; // empty: every device on a root port of its own
   std::vector<ParamRecord> params; // every parameter the system file set
 };
 
@@ -62,6 +89,18 @@ struct SystemConfig {
 // system file's folder, or shipped names), host names resolved, address
 // windows of each host non-overlapping. Errors name file and key.
 SystemConfig load_system(const std::string& path);
+
+// The fabric of cfg.switches (hierarchy-based routing; a downstream port to a
+// device has that device's link, a cascade port the fed switch's upstream
+// link) and the port of each device: device_ports[i] (valid when
+// device_behind_switch[i]). Throws ConfigError if the fabric refuses it.
+struct SystemFabric {
+  fabric::FabricConfig config;
+  std::vector<bool> device_behind_switch;
+  std::vector<fabric::PortRef> device_ports;
+  std::vector<fabric::PortRef> device_entry; // the root upstream port its host uses
+};
+SystemFabric system_fabric(const SystemConfig& cfg);
 
 // The default system (`pnmvp --system` when neither flag is given).
 inline constexpr const char* kDefaultSystem = "pnm-ref-system";
@@ -87,6 +126,8 @@ public:
   // as a Backend whose CXL.io side answers nothing.
   HostBridge& local_memory(unsigned h) { return *hosts_.at(h).port; }
   dram::DramTlm& local_dram(unsigned h) { return *hosts_.at(h).dram; }
+  // The switches' fabric (counters, links); nullptr without switches.
+  const fabric::Fabric* fabric() const;
   // The devices host h serves, in file order.
   std::vector<size_t> devices_of(unsigned host) const;
 
@@ -116,6 +157,7 @@ private:
     std::unique_ptr<NoDevice> none;
   };
   std::vector<LocalHost> hosts_;
+  std::unique_ptr<fabric::FabricTlm> fabric_;
 
 public:
   ~System();

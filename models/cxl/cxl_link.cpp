@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "cxl/cxl_poison.h"
+#include "protocol/wire_carried_ext.h"
 
 #include <algorithm>
 
@@ -60,6 +61,10 @@ void CxlLink::b_transport(int, tlm::tlm_generic_payload& tx, sc_core::sc_time& d
     return;
   }
   LineStreamExtension* in = tx.get_extension<LineStreamExtension>();
+  if (in && tx.get_extension<protocol::WireCarriedExtension>()) { // a switch port carried them over this wire
+    down_socket->b_transport(tx, delay);
+    return;
+  }
   std::vector<StreamLine> own;
   if (!in && !host_lines(tx, delay, own)) return;
   std::vector<StreamLine>& lines = in ? in->lines : own;
