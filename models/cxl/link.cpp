@@ -180,7 +180,14 @@ bool Link::back(bool write, std::vector<LineTrip>& lines, size_t first, size_t n
   std::iota(by_done.begin(), by_done.end(), first);
   std::sort(by_done.begin(), by_done.end(),
             [&](size_t a, size_t b) { return lines[a].done_ps < lines[b].done_ps; });
-  for (size_t k : by_done) down.release(req, std::max(lines[k].freed_ps, lines[k].arrive_ps));
+  // Entries are freed in the order they were freed, which need not be the
+  // order of the responses: behind a switch an entry is freed when its line
+  // moves on to the next hop, in arrival order, while the device may answer
+  // out of order. (Directly at a device the two orders are the same.)
+  std::vector<size_t> by_freed(by_done);
+  auto freed = [&](size_t k) { return std::max(lines[k].freed_ps, lines[k].arrive_ps); };
+  std::stable_sort(by_freed.begin(), by_freed.end(), [&](size_t a, size_t b) { return freed(a) < freed(b); });
+  for (size_t k : by_freed) down.release(req, freed(k));
   for (size_t k : by_done) {
     std::optional<Delivery> u = up.send(rsp, next_id_++, lines[k].done_ps);
     if (!u) return false;

@@ -496,3 +496,29 @@ TEST(fabricP2P, HbrPeerClimbsToTheSwitchWhoseHierarchyDecodesIt) {
     EXPECT_NE(std::string(e.what()).find("route loop"), std::string::npos) << e.what();
   }
 }
+
+// A device answers out of order (as FR-FCFS does: a later line's row hit
+// first): the switch's ingress entries are still freed as their lines move
+// on, in arrival order. The host link used to free them in answer order and
+// refuse ("freed before its message arrived"), which failed host-fetch
+// through a switch.
+TEST(fabricCredits, OutOfOrderAnswersBehindASwitchFreeEntriesInOrder) {
+  LinkConfig l;
+  Fabric f(one_switch(1, l, l));
+  const Responder reversed = [](const PortRef&, std::vector<LineTrip>& t, size_t first, size_t n) {
+    for (size_t i = first; i < first + n; ++i) {
+      t[i].freed_ps = t[i].arrive_ps;
+      t[i].done_ps = t[i].arrive_ps + (first + n - i) * 20'000; // the last line first
+    }
+  };
+  for (int round = 0; round < 4; ++round) {
+    std::vector<FabricLine> lines = stream(0, 256, Picos(round) * 100'000);
+    ASSERT_NO_THROW(f.transfer(host0, false, lines, reversed)) << "round " << round;
+    for (const FabricLine& x : lines) {
+      EXPECT_GT(x.back_ps, x.done_ps);
+      EXPECT_GE(x.done_ps, x.arrive_ps);
+    }
+  }
+  EXPECT_EQ(f.counters(PortRef{0, false, 0}).egress_bytes, 0u); // reads: payload comes back
+  EXPECT_EQ(f.counters(PortRef{0, false, 0}).ingress_bytes, 4u * 256 * 64);
+}
