@@ -38,6 +38,7 @@ struct SweepOptions {
   uint32_t topk = 2048;
   std::string data = "auto", out;
   bool force = false;
+  bool json = false;
   // Serve points (--serve): policies x arrival-rate scales x systems x models.
   bool serve = false;
   std::vector<std::string> policies;
@@ -187,6 +188,8 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
   sub->add_option("-j,--jobs", o->jobs, "points run at once (processes)")->check(CLI::Range(1u, 256u))->capture_default_str();
   sub->add_option("--out", o->out, "directory for the reports, logs and summary.csv")->required();
   sub->add_flag("--force", o->force, "replace an existing summary.csv, reports and logs in --out (files pnmvp wrote)");
+  sub->add_flag("--json", o->json, "print the sweep's outcome as one JSON object (schema pnmvp.sweep.v1) instead of "
+                                   "the summary line");
   sub->add_flag("--serve", o->serve, "sweep `pnmvp serve` points (policies x rate scales x systems x models)");
   add_list(sub, "--policies", o->policies, "serve: KV policies (comma-separated; default all five)");
   add_list(sub, "--rate-scales", o->rate_scales, "serve: arrival-rate scales (comma-separated)");
@@ -352,7 +355,24 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
     if (o->serve) write_serve_summary(csv, points, reports);
     else write_run_summary(csv, points, reports);
     csv.close();
-    std::cout << fmt::format("sweep: {} points in {:.1f} s, summary in {}\n", points.size(), elapsed(), csv_path);
+    if (o->json) {
+      // What ran and where each point's numbers are: the reports hold them.
+      nlohmann::ordered_json j;
+      j["schema"] = "pnmvp.sweep.v1";
+      j["kind"] = o->serve ? "serve" : "run";
+      j["summary"] = csv_path;
+      j["points_total"] = points.size();
+      j["failed"] = failed;
+      j["wall_s"] = elapsed();
+      nlohmann::ordered_json pts = nlohmann::ordered_json::array();
+      for (const Point& pt : points)
+        pts.push_back({{"label", pt.label}, {"exit", pt.status}, {"report", pt.status == 0 ? pt.report : ""},
+                       {"log", pt.log}});
+      j["points"] = std::move(pts);
+      std::cout << with_provenance(j).dump(2) << "\n";
+    } else {
+      std::cout << fmt::format("sweep: {} points in {:.1f} s, summary in {}\n", points.size(), elapsed(), csv_path);
+    }
     for (const auto& pt : points)
       if (pt.status != 0)
         std::cerr << fmt::format("sweep: {} failed (exit {}); see {}\n", pt.label, pt.status, pt.log);
