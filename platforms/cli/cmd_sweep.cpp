@@ -172,12 +172,12 @@ void write_serve_summary(std::ostream& csv, const std::vector<Point>& points,
 std::function<int()> add_sweep(CLI::App& app, const Globals&) {
   auto o = std::make_shared<SweepOptions>();
   CLI::App* sub = app.add_subcommand("sweep", "a grid of `pnmvp run` points in parallel processes, with a CSV summary");
-  add_list(sub, "--systems", o->systems, "system files or shipped names (comma-separated; default pnm-ref-system)");
-  add_list(sub, "--platforms", o->platforms,
+  add_list(sub, "--systems,--system", o->systems, "system files or shipped names (comma-separated; default pnm-ref-system)");
+  add_list(sub, "--platforms,--platform", o->platforms,
            "device files, each as the one device of the default system (comma-separated)");
-  add_list(sub, "--models", o->models, "model shapes (comma-separated)");
-  add_list(sub, "--kernels", o->kernels, "kernels (comma-separated; default all four)");
-  add_list(sub, "--contexts", o->contexts, "context lengths in tokens (comma-separated)");
+  add_list(sub, "--models,--model", o->models, "model shapes (comma-separated)");
+  add_list(sub, "--kernels,--kernel", o->kernels, "kernels (comma-separated; default all four)");
+  add_list(sub, "--contexts,--context", o->contexts, "context lengths in tokens (comma-separated)");
   sub->add_option("--batch", o->batch, "sequences per point")->capture_default_str();
   sub->add_option("--steps", o->steps, "decode steps per point")->capture_default_str();
   sub->add_option("--topk", o->topk, "top-k budget of pnm-topk / pnm-select")->capture_default_str();
@@ -191,8 +191,8 @@ std::function<int()> add_sweep(CLI::App& app, const Globals&) {
   sub->add_flag("--json", o->json, "print the sweep's outcome as one JSON object (schema pnmvp.sweep.v1) instead of "
                                    "the summary line");
   sub->add_flag("--serve", o->serve, "sweep `pnmvp serve` points (policies x rate scales x systems x models)");
-  add_list(sub, "--policies", o->policies, "serve: KV policies (comma-separated; default all five)");
-  add_list(sub, "--rate-scales", o->rate_scales, "serve: arrival-rate scales (comma-separated)");
+  add_list(sub, "--policies,--policy", o->policies, "serve: KV policies (comma-separated; default all five)");
+  add_list(sub, "--rate-scales,--rate-scale", o->rate_scales, "serve: arrival-rate scales (comma-separated)");
   sub->add_option("--requests", o->requests, "serve: the first N requests of the workload (0: all)");
   sub->add_option("--workload", o->workload, "serve: request trace (default: the shipped Mooncake trace)");
   sub->add_option("--fidelity", o->fidelity, "serve: calibrated | detailed")

@@ -79,10 +79,12 @@ inline CLI::Validator positive_finite() { return finite_in(0, HUGE_VAL, true); }
 // token, split here. CLI11's own delimiter drops empty items without a word
 // (and after `--kernel ,,,` took the next option as a value); an empty item
 // or a number that does not parse is a usage error naming the flag.
+// `names` may give aliases ("--contexts,--context"); messages use the first.
 template <typename T>
-CLI::Option* add_list(CLI::App* sub, const std::string& flag, std::vector<T>& out, const std::string& help) {
+CLI::Option* add_list(CLI::App* sub, const std::string& names, std::vector<T>& out, const std::string& help) {
+  const std::string flag = names.substr(0, names.find(','));
   CLI::Option* o = sub->add_option_function<std::vector<std::string>>(
-      flag,
+      names,
       [&out, flag](const std::vector<std::string>& raw) {
         out.clear();
         for (const std::string& tok : raw) {
