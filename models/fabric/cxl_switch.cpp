@@ -382,6 +382,17 @@ void Fabric::report(StatGroup& g) const {
         pg.set("requests", double(c.requests), "count", "M2S requests (Req, RwD) through this port");
         pg.set("credit_stall_ns", double(c.credit_stall_ps) / 1000.0, "ns",
                "time messages on this port's wires waited for a credit");
+        // The wire's energy, as a device's own link reports it: a device behind
+        // a switch has its wire here, not in its link module.
+        const Port& port = up ? *sw_[s].up[i] : *sw_[s].down[i];
+        double wire_bits = 0, energy_pj = 0;
+        for (const cxl::LinkDirection* d : {&port.link.down, &port.link.up, &port.p2p.down, &port.p2p.up}) {
+          const cxl::LinkStats ls = d->stats();
+          wire_bits += ls.wire_bits;
+          energy_pj += ls.energy_pj;
+        }
+        pg.set("wire_bytes", wire_bits / 8, "B", "bytes on this port's wires, both ways: flits after line coding");
+        pg.set("energy_pj", energy_pj, "pJ", "wire bits times the link's energy per bit");
       }
     }
   }

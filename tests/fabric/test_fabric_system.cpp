@@ -216,6 +216,11 @@ TEST_F(FabricSystemTest, DataAndRegistersReachEachDeviceThroughTheSwitch) {
   EXPECT_EQ(up_in->value, 2 * 4096.0);
   EXPECT_EQ(d1_out->value, 4096.0);
   EXPECT_EQ(sys.device(1).cxl_mem.link().down.stats().flits, 0u);
+  // The ports report their wires' energy, as a device's link does.
+  const double wire_bytes = st.value_at("fabric/sw0/upstream0/wire_bytes");
+  EXPECT_GT(wire_bytes, 2 * 4096.0);
+  EXPECT_NEAR(st.value_at("fabric/sw0/upstream0/energy_pj"),
+              wire_bytes * 8 * sys.config().devices[0].platform.cxl.mem.link.energy_pj_per_bit, 1e-6 * wire_bytes);
   EXPECT_EQ(sys.device(1).cxl_mem.lines_written(), 64u);
 }
 

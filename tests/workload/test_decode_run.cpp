@@ -116,6 +116,22 @@ TEST(DecodeRun, PnmKernelsMoveFarFewerLinkBytesThanHostFetch) {
   EXPECT_GT(sb, db); // it fetches the selected rows too
 }
 
+// Behind a switch the device's wire is a fabric port and the host's is
+// another: the link energy counts both (it read 0 before the fabric's ports
+// reported theirs), about twice the direct link's for the same bytes.
+TEST(DecodeRun, LinkEnergyThroughASwitchCountsItsWires) {
+  DecodeRunConfig c = tiny(Kernel::host_fetch);
+  const auto direct = run_decode(c);
+  c.system = "switch-x1";
+  const auto switched = run_decode(c);
+  const double d = direct["energy_breakdown_uj"]["link"].get<double>();
+  const double s = switched["energy_breakdown_uj"]["link"].get<double>();
+  EXPECT_GT(d, 0);
+  EXPECT_GT(s, 1.8 * d);
+  EXPECT_LT(s, 2.2 * d);
+  EXPECT_EQ(switched["link_bytes_per_token"].get<double>(), direct["link_bytes_per_token"].get<double>());
+}
+
 TEST(DecodeRun, TimingOnlyRunsHoldNoKvDataAndSayScaling) {
   DecodeRunConfig c = tiny(Kernel::pnm_dense);
   c.data = DecodeRunConfig::Data::timing;
