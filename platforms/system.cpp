@@ -393,6 +393,7 @@ System::System(const SystemConfig& cfg) : cfg_(cfg) {
       e.config_out.bind(dev.cxl_io.config_socket);
       e.mmio_out.bind(dev.cxl_io.mmio_socket);
       e.mem.bind(dev.cxl_mem.host_socket);
+      if (dev.engine) fabric_->bind_peer(endpoint_of[i], dev.engine->peer_socket); // PUSH jobs: peer-to-peer
     } else {
       port.config_socket.bind(dev.cxl_io.config_socket);
       port.mmio_socket.bind(dev.cxl_io.mmio_socket);

@@ -25,7 +25,7 @@ uint16_t pnm_job_regions(const uint8_t* d, uint64_t addr[PNM_REGION_COUNT],
       pnm_le16_get(d + PNM_JOB_SIZE_OFF) != PNM_JOB_DESC_BYTES) {
     return PNM_JOB_ERR_BAD_VERSION;
   }
-  if (op < PNM_JOB_OP_DENSE || op > PNM_JOB_OP_SELECT) {
+  if (op < PNM_JOB_OP_DENSE || op > PNM_JOB_OP_MERGE) {
     return PNM_JOB_ERR_BAD_OPCODE;
   }
   if (prec != PNM_JOB_PREC_BF16 && prec != PNM_JOB_PREC_INT8) {
@@ -42,6 +42,20 @@ uint16_t pnm_job_regions(const uint8_t* d, uint64_t addr[PNM_REGION_COUNT],
   }
   if (head_dim == 0u || head_dim > 256u) {
     return PNM_JOB_ERR_BAD_HEAD_DIM;
+  }
+  if (op == PNM_JOB_OP_MERGE) {
+    /* the parts (in Q's place), their flag lines (in K's), the merged O */
+    if (k < 2u || k > PNM_JOB_MERGE_MAX_PARTS) {
+      return PNM_JOB_ERR_BAD_K;
+    }
+    addr[PNM_REGION_Q] = pnm_le64_get(d + PNM_JOB_Q_ADDR_OFF);
+    addr[PNM_REGION_K] = pnm_le64_get(d + PNM_JOB_IDX_ADDR_OFF);
+    addr[PNM_REGION_O] = pnm_le64_get(d + PNM_JOB_O_ADDR_OFF);
+    len[PNM_REGION_Q] = (uint64_t)k * PNM_JOB_PART_BYTES(heads, head_dim);
+    len[PNM_REGION_K] = (uint64_t)(k - 1u) * PNM_JOB_ALIGN_BYTES;
+    len[PNM_REGION_O] = (uint64_t)heads * head_dim * 4u +
+                        ((flags & PNM_JOB_FLAG_WRITE_LSE) != 0u ? (uint64_t)heads * 4u : 0u);
+    return PNM_JOB_ERR_OK;
   }
   if (seq_len == 0u || seq_len > (1u << 24)) {
     return PNM_JOB_ERR_BAD_SEQ_LEN;
@@ -75,7 +89,8 @@ uint16_t pnm_job_regions(const uint8_t* d, uint64_t addr[PNM_REGION_COUNT],
   len[PNM_REGION_V] = op == PNM_JOB_OP_SELECT ? 0u : kv_rows * row;
   len[PNM_REGION_O] = !writes_o ? 0u
                       : op == PNM_JOB_OP_SELECT ? (uint64_t)heads * k_eff * 4u
-                                                : (uint64_t)heads * head_dim * 4u;
+                                                : (uint64_t)heads * head_dim * 4u +
+                                                      ((flags & PNM_JOB_FLAG_WRITE_LSE) != 0u ? (uint64_t)heads * 4u : 0u);
   len[PNM_REGION_IDX] = writes_idx ? (uint64_t)heads * k_eff * 4u : 0u;
   for (unsigned i = 0; i < PNM_REGION_COUNT; ++i) {
     if (len[i] == 0u) {

@@ -20,7 +20,8 @@ constexpr uint64_t kLine = cxl::cache_line_bytes;
 
 FabricTlm::EndpointSockets::EndpointSockets(const std::string& n)
     : mem((n + "_mem").c_str()), config_in((n + "_config_in").c_str()), mmio_in((n + "_mmio_in").c_str()),
-      config_out((n + "_config").c_str()), mmio_out((n + "_mmio").c_str()) {}
+      config_out((n + "_config").c_str()), mmio_out((n + "_mmio").c_str()), peer_in((n + "_peer_in").c_str()),
+      peer_none((n + "_peer_none").c_str()) {}
 
 FabricTlm::FabricTlm(sc_core::sc_module_name name, FabricConfig cfg, std::vector<Endpoint> endpoints)
     : sc_module(name), host_socket("host_socket"), fabric_(std::move(cfg)), endpoints_(std::move(endpoints)) {
@@ -31,6 +32,7 @@ FabricTlm::FabricTlm(sc_core::sc_module_name name, FabricConfig cfg, std::vector
     sockets_.push_back(std::make_unique<EndpointSockets>(e.name));
     sockets_.back()->config_in.register_b_transport(this, &FabricTlm::io_transport, int(2 * i));
     sockets_.back()->mmio_in.register_b_transport(this, &FabricTlm::io_transport, int(2 * i + 1));
+    sockets_.back()->peer_in.register_b_transport(this, &FabricTlm::peer_transport, int(i));
     const Route r = fabric_.route(e.entry, e.hpa);
     if (!(r.target == e.port))
       throw std::invalid_argument("fabric: endpoint " + e.name + ": its address routes to " + r.target.name() +
@@ -40,6 +42,14 @@ FabricTlm::FabricTlm(sc_core::sc_module_name name, FabricConfig cfg, std::vector
     for (size_t h = 0; h + 1 < r.hops.size(); ++h) one_way_ps += fabric_.link(r.hops[h].port).down.config().port_latency_ps;
     io_delay_.push_back(sc_core::sc_time(double(2 * one_way_ps), sc_core::SC_PS));
   }
+}
+
+void FabricTlm::before_end_of_elaboration() {
+  for (auto& e : sockets_)
+    if (!e->peer_bound) {
+      e->peer_none.bind(e->peer_in); // a device that never requests
+      e->peer_bound = true;
+    }
 }
 
 void FabricTlm::bind_host(tlm::tlm_base_initiator_socket<>& s, const PortRef& entry) {
@@ -70,7 +80,14 @@ unsigned FabricTlm::mem_dbg(int id, tlm::tlm_generic_payload& tx) {
 }
 
 void FabricTlm::mem_transport(int id, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
-  const PortRef from = host_entry_.at(size_t(id));
+  transport(host_entry_.at(size_t(id)), tx, delay);
+}
+
+void FabricTlm::peer_transport(int endpoint, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
+  transport(endpoints_.at(size_t(endpoint)).port, tx, delay);
+}
+
+void FabricTlm::transport(const PortRef& from, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
   const uint64_t addr = tx.get_address();
   const uint64_t len = tx.get_data_length();
   if (tx.get_command() == tlm::TLM_IGNORE_COMMAND || len == 0 || addr % kLine || len % kLine ||

@@ -13,6 +13,10 @@
 // Before any line moves, a TLM_IGNORE_COMMAND probe of each device's part
 // checks that it decodes (no partial write), as CxlLink does.
 //
+// Peer-to-peer: a device's `peer_in` requests (PUSH jobs of its engine) are
+// routed the same way from the device's own downstream port (Fabric's P2P
+// routes), so they show in the switch counters but never in a host port's.
+//
 // CXL.io (config, MMIO) is not flit-modelled (as without a switch): it goes
 // to the device adding, both ways, each switch traversal of its route and
 // the port latency of every wire but the device's own (which, as without a
@@ -22,9 +26,11 @@
 #include "fabric/cxl_switch.h"
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <systemc>
 #include <tlm>
+#include <tlm_utils/multi_passthrough_initiator_socket.h>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
@@ -47,6 +53,13 @@ public:
     tlm_utils::simple_initiator_socket<FabricTlm> mem;
     tlm_utils::simple_target_socket_tagged<FabricTlm> config_in, mmio_in;
     tlm_utils::simple_initiator_socket<FabricTlm> config_out, mmio_out;
+    // The device as a requester (peer-to-peer), bound by bind_peer(); left
+    // unbound, it is tied off to `peer_none` at the end of elaboration.
+    tlm_utils::simple_target_socket_tagged<FabricTlm> peer_in;
+    tlm_utils::multi_passthrough_initiator_socket<FabricTlm, 32, tlm::tlm_base_protocol_types, 1,
+                                                  sc_core::SC_ZERO_OR_MORE_BOUND>
+        peer_none;
+    bool peer_bound = false;
   };
 
   // CXL.mem from the hosts; bind with bind_host so each binding knows its port.
@@ -57,6 +70,15 @@ public:
   // A host agent's CXL.mem socket entering the fabric at upstream port `entry`.
   void bind_host(tlm::tlm_base_initiator_socket<>& s, const PortRef& entry);
   EndpointSockets& endpoint(size_t i) { return *sockets_.at(i); }
+  // Endpoint i as a requester (peer-to-peer): CXL.mem writes and reads at
+  // host physical addresses enter the fabric at its own downstream port and
+  // never cross a host port. Optional (a device that never pushes has none).
+  template <typename Socket> void bind_peer(size_t i, Socket& initiator) {
+    EndpointSockets& e = *sockets_.at(i);
+    if (e.peer_bound) throw std::logic_error("fabric: endpoint " + endpoints_[i].name + " has a peer requester already");
+    e.peer_bound = true;
+    initiator.bind(e.peer_in);
+  }
   size_t endpoint_count() const { return endpoints_.size(); }
 
   Fabric& fabric() { return fabric_; }
@@ -67,9 +89,13 @@ public:
 
 private:
   void mem_transport(int id, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
+  void peer_transport(int endpoint, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
+  // A CXL.mem transaction entering the fabric at `from`.
+  void transport(const PortRef& from, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   unsigned mem_dbg(int id, tlm::tlm_generic_payload& tx);
   void io_transport(int tag, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   size_t endpoint_of(const PortRef& p) const;
+  void before_end_of_elaboration() override;
 
   Fabric fabric_;
   std::vector<Endpoint> endpoints_;

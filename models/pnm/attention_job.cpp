@@ -29,6 +29,7 @@ const char* error_name(JobError e) {
   case JobError::kOverlap: return "overlap";
   case JobError::kDescAddress: return "descriptor_address";
   case JobError::kInternal: return "internal";
+  case JobError::kPeer: return "peer";
   }
   return "unknown";
 }
@@ -42,7 +43,9 @@ uint32_t AttentionJob::items() const {
   return page_tokens ? static_cast<uint32_t>((uint64_t{seq_len} + page_tokens - 1) / page_tokens) : 0;
 }
 
-uint32_t AttentionJob::k_eff() const { return op() == Opcode::kDense ? 0 : std::min(k, items()); }
+uint32_t AttentionJob::k_eff() const {
+  return op() == Opcode::kDense || op() == Opcode::kMerge ? 0 : std::min(k, items());
+}
 
 bool AttentionJob::writes_o() const {
   return op() != Opcode::kSelect || (flags & PNM_JOB_FLAG_WRITE_SCORES);
@@ -56,7 +59,8 @@ bool AttentionJob::writes_idx() const {
 
 uint64_t AttentionJob::o_bytes() const {
   if (!writes_o()) return 0;
-  return op() == Opcode::kSelect ? uint64_t{heads} * k_eff() * 4 : uint64_t{heads} * head_dim * 4;
+  if (op() == Opcode::kSelect) return uint64_t{heads} * k_eff() * 4;
+  return uint64_t{heads} * head_dim * 4 + (writes_lse() ? uint64_t{heads} * 4 : 0);
 }
 
 uint64_t AttentionJob::idx_bytes() const { return writes_idx() ? uint64_t{heads} * k_eff() * 4 : 0; }
@@ -102,6 +106,9 @@ std::array<uint8_t, kDescBytes> encode(const AttentionJob& j) {
   put(p, PNM_JOB_IDX_ADDR_OFF, j.idx_addr);
   put(p, PNM_JOB_TAG_OFF, j.tag);
   put(p, PNM_JOB_KV_STRIDE_OFF, j.kv_stride);
+  put(p, PNM_JOB_EPOCH_OFF, j.epoch);
+  put(p, PNM_JOB_PUSH_ADDR_OFF, j.push_addr);
+  put(p, PNM_JOB_FLAG_ADDR_OFF, j.flag_addr);
   std::memcpy(p + PNM_JOB_RESERVED1_OFF, j.reserved1.data(), j.reserved1.size());
   return b;
 }
@@ -130,6 +137,9 @@ AttentionJob decode(const uint8_t* p) {
   j.idx_addr = get<uint64_t>(p, PNM_JOB_IDX_ADDR_OFF);
   j.tag = get<uint64_t>(p, PNM_JOB_TAG_OFF);
   j.kv_stride = get<uint32_t>(p, PNM_JOB_KV_STRIDE_OFF);
+  j.epoch = get<uint32_t>(p, PNM_JOB_EPOCH_OFF);
+  j.push_addr = get<uint64_t>(p, PNM_JOB_PUSH_ADDR_OFF);
+  j.flag_addr = get<uint64_t>(p, PNM_JOB_FLAG_ADDR_OFF);
   std::memcpy(j.reserved1.data(), p + PNM_JOB_RESERVED1_OFF, j.reserved1.size());
   return j;
 }
@@ -155,9 +165,9 @@ JobCheck validate(const AttentionJob& j, const JobLimits& lim) {
     return fail(JobError::kBadVersion,
                 fmt::format("descriptor version {} size {} B; this engine takes version {} of {} B",
                             j.version, j.size_bytes, PNM_JOB_VERSION, PNM_JOB_DESC_BYTES));
-  if (j.opcode < PNM_JOB_OP_DENSE || j.opcode > PNM_JOB_OP_SELECT)
+  if (j.opcode < PNM_JOB_OP_DENSE || j.opcode > PNM_JOB_OP_MERGE)
     return fail(JobError::kBadOpcode, fmt::format("opcode {} is not 1 (dense), 2 (top-k tokens), "
-                                                  "3 (top-k pages) or 4 (select)", j.opcode));
+                                                  "3 (top-k pages), 4 (select) or 5 (merge)", j.opcode));
   if (j.precision != PNM_JOB_PREC_BF16 && j.precision != PNM_JOB_PREC_INT8)
     return fail(JobError::kBadPrecision,
                 fmt::format("precision {} is not 0 (bf16) or 1 (int8)", j.precision));
@@ -168,6 +178,11 @@ JobCheck validate(const AttentionJob& j, const JobLimits& lim) {
     return fail(JobError::kBadFlags, "WRITE_INDICES is for TOPK_TOKEN and TOPK_PAGE (SELECT always writes them)");
   if ((j.flags & PNM_JOB_FLAG_WRITE_SCORES) && op != Opcode::kSelect)
     return fail(JobError::kBadFlags, "WRITE_SCORES is for SELECT only");
+  if ((j.flags & (PNM_JOB_FLAG_WRITE_LSE | PNM_JOB_FLAG_PUSH)) && op == Opcode::kSelect)
+    return fail(JobError::kBadFlags, "WRITE_LSE and PUSH are for DENSE, TOPK_TOKEN, TOPK_PAGE and MERGE");
+  if (j.pushes() && (j.push_addr % kAlignBytes || j.flag_addr % kAlignBytes))
+    return fail(JobError::kMisaligned, fmt::format("PUSH addresses 0x{:x} and flag 0x{:x} must be {}-byte aligned",
+                                                   j.push_addr, j.flag_addr, kAlignBytes));
   if (j.reserved0 != 0 ||
       std::any_of(j.reserved1.begin(), j.reserved1.end(), [](uint8_t b) { return b != 0; }))
     return fail(JobError::kReserved, "reserved descriptor fields must be 0");
@@ -182,16 +197,19 @@ JobCheck validate(const AttentionJob& j, const JobLimits& lim) {
     return fail(JobError::kBadHeadDim,
                 fmt::format("head_dim {} must be a multiple of the datapath's {} lanes and <= {}",
                             j.head_dim, lim.lanes, kMaxHeadDim));
-  if (j.seq_len == 0 || j.seq_len > kMaxSeqLen)
+  if (op == Opcode::kMerge) {
+    if (j.k < 2 || j.k > PNM_JOB_MERGE_MAX_PARTS)
+      return fail(JobError::kBadK, fmt::format("k (parts) {} of a merge is outside 2..{}", j.k, PNM_JOB_MERGE_MAX_PARTS));
+  } else if (j.seq_len == 0 || j.seq_len > kMaxSeqLen)
     return fail(JobError::kBadSeqLen,
                 fmt::format("seq_len {} is outside 1..{}", j.seq_len, kMaxSeqLen));
-  if (j.kv_stride != 0 && (j.kv_stride < j.seq_len || j.kv_stride > kMaxSeqLen))
+  if (op != Opcode::kMerge && j.kv_stride != 0 && (j.kv_stride < j.seq_len || j.kv_stride > kMaxSeqLen))
     return fail(JobError::kBadSeqLen, fmt::format("kv_stride {} must be 0 or in seq_len {}..{}", j.kv_stride,
                                                   j.seq_len, kMaxSeqLen));
   if (op == Opcode::kDense) {
     if (j.k != 0) return fail(JobError::kBadK, "k must be 0 for a dense job");
     if (j.page_tokens != 0) return fail(JobError::kBadPageTokens, "page_tokens must be 0 for a dense job");
-  } else {
+  } else if (op != Opcode::kMerge) {
     if (j.k == 0) return fail(JobError::kBadK, "k must be >= 1 for a top-k job");
     if (op == Opcode::kTopkToken && j.page_tokens != 0)
       return fail(JobError::kBadPageTokens, "page_tokens must be 0 for TOPK_TOKEN");
@@ -206,14 +224,16 @@ JobCheck validate(const AttentionJob& j, const JobLimits& lim) {
                               j.items(), j.pages() ? "pages" : "tokens", j.k_eff(),
                               lim.topk_max_entries));
   }
-  if (!std::isfinite(j.scale) || !(j.scale > 0))
+  if (op != Opcode::kMerge && (!std::isfinite(j.scale) || !(j.scale > 0)))
     return fail(JobError::kBadScale, fmt::format("scale {} must be finite and > 0", j.scale));
   if (j.prec() == Precision::kInt8 && j.reads_v() && (!std::isfinite(j.v_scale) || !(j.v_scale > 0)))
     return fail(JobError::kBadScale, fmt::format("v_scale {} must be finite and > 0 for INT8", j.v_scale));
 
   // Addresses. Sizes cannot overflow: 2^7 heads * 2^24 tokens * 2^8 * 2 B = 2^40.
-  Region in[3] = {{"Q", j.q_addr, j.q_bytes()},
-                  {"K", j.k_addr, j.kv_bytes()},
+  // A MERGE reads its parts (in Q's place) and its flag lines (in K's).
+  const bool merge = op == Opcode::kMerge;
+  Region in[3] = {{merge ? "parts" : "Q", j.q_addr, j.q_bytes()},
+                  {merge ? "flags" : "K", merge ? j.idx_addr : j.k_addr, merge ? j.flag_bytes() : j.kv_bytes()},
                   {"V", j.v_addr, j.reads_v() ? j.kv_bytes() : 0}};
   Region out[2] = {{"O", j.o_addr, j.o_bytes()}, {"indices", j.idx_addr, j.idx_bytes()}};
   for (const Region* group : {in, out}) {

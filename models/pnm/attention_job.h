@@ -26,6 +26,7 @@ enum class Opcode : uint8_t {
   kTopkToken = PNM_JOB_OP_TOPK_TOKEN,
   kTopkPage = PNM_JOB_OP_TOPK_PAGE,
   kSelect = PNM_JOB_OP_SELECT,
+  kMerge = PNM_JOB_OP_MERGE,
 };
 
 // Same values as datapath::Precision (the RTL's mode bit).
@@ -52,6 +53,7 @@ enum class JobError : uint32_t {
   kOverlap = PNM_JOB_ERR_OVERLAP,
   kDescAddress = PNM_JOB_ERR_DESC_ADDRESS,
   kInternal = PNM_JOB_ERR_INTERNAL,
+  kPeer = PNM_JOB_ERR_PEER,
 };
 const char* error_name(JobError e);
 
@@ -77,7 +79,10 @@ struct AttentionJob {
   uint64_t q_addr = 0, k_addr = 0, v_addr = 0, o_addr = 0, idx_addr = 0;
   uint64_t tag = 0;
   uint32_t kv_stride = 0;   // rows between KV heads (0: seq_len)
-  std::array<uint8_t, 36> reserved1{};
+  uint32_t epoch = 0;       // PUSH: written to the flag line; MERGE: what each part's flag must hold
+  uint64_t push_addr = 0;   // PUSH: HPA the O region is copied to (peer port)
+  uint64_t flag_addr = 0;   // PUSH: HPA of the flag line written after the copy
+  std::array<uint8_t, 16> reserved1{};
 
   Opcode op() const { return static_cast<Opcode>(opcode); }
   Precision prec() const { return static_cast<Precision>(precision); }
@@ -89,13 +94,22 @@ struct AttentionJob {
   uint32_t k_eff() const;       // min(k, items()) for top-k ops, 0 for DENSE
   bool writes_o() const;        // O region used
   bool writes_idx() const;      // index region used
-  bool reads_v() const { return op() != Opcode::kSelect; }
+  bool reads_v() const { return op() != Opcode::kSelect && op() != Opcode::kMerge; }
+  bool writes_lse() const { return flags & PNM_JOB_FLAG_WRITE_LSE; }
+  bool pushes() const { return flags & PNM_JOB_FLAG_PUSH; }
+  // MERGE: the parts at q_addr, part_bytes() apart; their flag lines at idx_addr.
+  uint32_t parts() const { return op() == Opcode::kMerge ? k : 0; }
+  uint64_t part_bytes() const { return PNM_JOB_PART_BYTES(heads, head_dim); }
+  uint64_t flag_bytes() const { return op() == Opcode::kMerge ? uint64_t{k - 1} * PNM_JOB_ALIGN_BYTES : 0; }
   // Byte sizes of each region (0 when unused). Valid after validate() passed.
-  uint64_t q_bytes() const { return uint64_t{heads} * row_bytes(); }
+  // Q of a MERGE is its parts.
+  uint64_t q_bytes() const { return op() == Opcode::kMerge ? uint64_t{k} * part_bytes() : uint64_t{heads} * row_bytes(); }
   // Rows from one KV head's K (or V) to the next.
   uint64_t kv_stride_rows() const { return kv_stride ? kv_stride : seq_len; }
   // K (or V) region: every head's stride, the last head's used rows only.
-  uint64_t kv_bytes() const { return ((uint64_t{kv_heads} - 1) * kv_stride_rows() + seq_len) * row_bytes(); }
+  uint64_t kv_bytes() const {
+    return op() == Opcode::kMerge ? 0 : ((uint64_t{kv_heads} - 1) * kv_stride_rows() + seq_len) * row_bytes();
+  }
   uint64_t o_bytes() const;
   uint64_t idx_bytes() const;
 };

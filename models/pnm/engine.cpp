@@ -75,6 +75,11 @@ void report_energy(StatGroup& g, const EngineEnergyPj& e) {
 }
 
 // Little-endian stores of results, whatever the host.
+// A head's log-sum-exp of the scaled scores it attended: m + ln(l).
+float lse_of(const SoftmaxUnit& s) {
+  return s.running_sum() > 0 ? s.running_max() + std::log(s.running_sum()) : -std::numeric_limits<float>::infinity();
+}
+
 void put_u32(std::vector<uint8_t>& b, size_t i, uint32_t v) {
   for (int k = 0; k < 4; ++k) b[4 * i + k] = static_cast<uint8_t>(v >> (8 * k));
 }
@@ -211,6 +216,15 @@ JobResult AttentionEngine::finish() {
 EngineCounters AttentionEngine::count(const AttentionJob& j, const JobPlan& plan) const {
   EngineCounters c;
   const uint64_t H = j.heads, S = j.seq_len, d = j.head_dim;
+  if (j.op() == Opcode::kMerge) {
+    // Per head and part: one exp (its weight), d multiply-adds; then the
+    // divide by the weights' sum, and one log per head for the LSE.
+    const uint64_t P = j.parts();
+    c.exps = H * P + (j.writes_lse() ? H : 0);
+    c.macs_fp32 = H * P * d + H * P + H * d;
+    c.compares = H * P; // the max of the parts' LSEs
+    return c;
+  }
   c.keys_scored = H * S;
   (j.prec() == Precision::kInt8 ? c.macs_int8 : c.macs_bf16) = H * S * d;
   c.datapath_chunks = H * S * (d / static_cast<uint64_t>(dp_.lanes()));
@@ -238,6 +252,7 @@ EngineCounters AttentionEngine::count(const AttentionJob& j, const JobPlan& plan
     for (const auto& rows : plan.v_rows) c.v_rows_read += rows.size();
   }
   if (j.reads_v()) c.macs_fp32 += H * d * (j.prec() == Precision::kInt8 ? 2 : 1); // divide (x v_scale)
+  if (j.writes_lse()) c.exps += H; // LSE = m + log(l): one log per head, costed as an exp
   return c;
 }
 
@@ -304,7 +319,46 @@ void AttentionEngine::score_block(const AttentionJob& j, uint32_t h, uint32_t t0
   }
 }
 
+void AttentionEngine::merge_pass(const AttentionJob& j) {
+  // out = sum_p w_p O_p / sum_p w_p with w_p = exp(lse_p - max lse), per
+  // head: the parts' softmax states rescaled to a common max (the same
+  // online-softmax rule the accumulator applies per block), in FP32.
+  const uint32_t H = j.heads, d = j.head_dim, P = j.parts();
+  std::vector<uint8_t> raw(j.part_bytes());
+  std::vector<float> o(uint64_t{P} * H * d), lse(uint64_t{P} * H);
+  for (uint32_t p = 0; p < P; ++p) {
+    mem_.read(j.q_addr + p * j.part_bytes(), raw.data(), raw.size());
+    auto f32 = [&](uint64_t i) {
+      return datapath::fp32_from_bits(uint32_t(raw[4 * i]) | uint32_t(raw[4 * i + 1]) << 8 |
+                                      uint32_t(raw[4 * i + 2]) << 16 | uint32_t(raw[4 * i + 3]) << 24);
+    };
+    for (uint64_t i = 0; i < uint64_t{H} * d; ++i) o[uint64_t{p} * H * d + i] = f32(i);
+    for (uint32_t h = 0; h < H; ++h) lse[uint64_t{p} * H + h] = f32(uint64_t{H} * d + h);
+  }
+  std::vector<float> out(j.o_bytes() / 4, 0.0f);
+  std::vector<float> w(P);
+  for (uint32_t h = 0; h < H; ++h) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (uint32_t p = 0; p < P; ++p) m = lse[uint64_t{p} * H + h] > m ? lse[uint64_t{p} * H + h] : m;
+    float sum = 0;
+    for (uint32_t p = 0; p < P; ++p) {
+      w[p] = std::exp(lse[uint64_t{p} * H + h] - m);
+      sum += w[p];
+    }
+    for (uint32_t x = 0; x < d; ++x) {
+      float acc = 0;
+      for (uint32_t p = 0; p < P; ++p) acc += w[p] * o[(uint64_t{p} * H + h) * d + x];
+      out[uint64_t{h} * d + x] = acc / sum;
+    }
+    if (j.writes_lse()) out[uint64_t{H} * d + h] = m + std::log(sum);
+  }
+  std::vector<uint8_t> bytes(out.size() * 4);
+  for (size_t i = 0; i < out.size(); ++i) put_u32(bytes, i, datapath::fp32_to_bits(out[i]));
+  mem_.write(j.o_addr, bytes.data(), bytes.size());
+}
+
 void AttentionEngine::functional_pass(const AttentionJob& j, JobPlan& plan) {
+  if (j.op() == Opcode::kMerge) return merge_pass(j);
   const uint32_t H = j.heads, KV = j.kv_heads, G = j.group(), d = j.head_dim, S = j.seq_len;
   const bool int8 = j.prec() == Precision::kInt8;
   const uint64_t row = j.row_bytes();
@@ -371,6 +425,7 @@ void AttentionEngine::functional_pass(const AttentionJob& j, JobPlan& plan) {
     if (j.op() == Opcode::kDense) {
       for (uint32_t g = 0; g < G; ++g) {
         softmax_[g].finish(&out[(uint64_t{h} * G + g) * d], out_scale);
+        if (j.writes_lse()) out[uint64_t{H} * d + h * G + g] = lse_of(softmax_[g]);
         plan.attended[h * G + g] = S;
       }
       continue;
@@ -436,6 +491,7 @@ void AttentionEngine::functional_pass(const AttentionJob& j, JobPlan& plan) {
         sm.accumulate(score_of(i), &vf[u * d]);
       }
       sm.finish(&out[uint64_t{qh} * d], out_scale);
+      if (j.writes_lse()) out[uint64_t{H} * d + qh] = lse_of(sm);
       plan.attended[qh] = tokens[g].size();
     }
     plan.v_rows[h] = std::move(uni);
@@ -462,9 +518,10 @@ void AttentionEngine::functional_pass(const AttentionJob& j, JobPlan& plan) {
   // The softmax unit does every exp; its MACs are all FP32 MACs except the
   // score scale (one per key) and the final divide/scale.
   const uint64_t fixed = uint64_t{H} * S + (j.reads_v() ? uint64_t{H} * d * (int8 ? 2 : 1) : 0);
-  if (exps1 - exps0 != c.exps || macs1 - macs0 + fixed != c.macs_fp32)
+  const uint64_t logs = j.writes_lse() ? H : 0; // counted with the exps, done outside the softmax units
+  if (exps1 - exps0 + logs != c.exps || macs1 - macs0 + fixed != c.macs_fp32)
     log::error("engine", "counter mismatch: softmax ran {} exps / {} MACs, counted {} / {}",
-               exps1 - exps0, macs1 - macs0 + fixed, c.exps, c.macs_fp32);
+               exps1 - exps0 + logs, macs1 - macs0 + fixed, c.exps, c.macs_fp32);
 }
 
 } // namespace pnm::engine

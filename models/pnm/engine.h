@@ -125,6 +125,7 @@ public:
 
 private:
   void functional_pass(const AttentionJob& job, JobPlan& plan);
+  void merge_pass(const AttentionJob& job);
   EngineCounters count(const AttentionJob& job, const JobPlan& plan) const;
   EngineEnergyPj energy(const EngineCounters& c) const;
   void score_block(const AttentionJob& job, uint32_t kv_head, uint32_t t0, uint32_t n,

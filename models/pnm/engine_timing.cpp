@@ -28,7 +28,7 @@ uint64_t mix(uint64_t x) { // splitmix64 finaliser: a fixed, portable hash
   return x ^ (x >> 31);
 }
 
-enum class Kind : uint8_t { kQ, kScore, kAccum };
+enum class Kind : uint8_t { kQ, kScore, kAccum, kMerge };
 
 // A run of rows the DMA reads and the pipeline consumes in order: one item
 // per row (a K row is scored, a V row accumulated; Q is one item).
@@ -123,7 +123,8 @@ private:
 // registers), so it is never smaller than Q plus a few rows: a stream item
 // must fit in the buffer or the in-order release could never free space.
 uint64_t buffer_lines(const EngineConfig& cfg, const AttentionJob& job) {
-  const uint64_t q_lines = (job.q_bytes() + 2 * kLine - 1) / kLine;
+  // A MERGE's item is one part: it must fit, as Q must.
+  const uint64_t q_lines = ((job.op() == Opcode::kMerge ? job.part_bytes() : job.q_bytes()) + 2 * kLine - 1) / kLine;
   return std::max<uint64_t>(cfg.sram_buffer_bytes() / kLine, q_lines + 16);
 }
 
@@ -143,7 +144,12 @@ public:
     c_rescale_ = c_accum_;
     c_finish_ = G * d * (job.prec() == Precision::kInt8 ? 2 : 1) / cfg.v_macs_per_cycle;
     dense_ = job.op() == Opcode::kDense;
-    topk_ = !dense_;
+    merge_ = job.op() == Opcode::kMerge;
+    topk_ = !dense_ && !merge_;
+    // MERGE, per part: H exps (weights) and H*d multiply-adds into the
+    // accumulator; then the divide (c_finish_ at G = H, BF16 width).
+    c_merge_ = std::max(double(job.heads) * d / cfg.v_macs_per_cycle, double(job.heads) / cfg.exps_per_cycle);
+    if (merge_) c_finish_ = double(job.heads) * d / cfg.v_macs_per_cycle;
     sel_done_.assign(job.kv_heads, 0.0);
     sel_known_.assign(job.kv_heads, false);
     const uint32_t nch = port.channels();
@@ -202,8 +208,8 @@ private:
   const AttentionJob& job_;
   Cycle start_;
   double e_per_dram_ = 1, fabric_e_ = 0, depth_ = 0;
-  double c_score_ = 0, c_accum_ = 0, c_rescale_ = 0, c_finish_ = 0;
-  bool dense_ = false, topk_ = false;
+  double c_score_ = 0, c_accum_ = 0, c_rescale_ = 0, c_finish_ = 0, c_merge_ = 0;
+  bool dense_ = false, topk_ = false, merge_ = false;
   Phase phase_ = Phase::kWaiting;
 
   std::vector<Stream> streams_;
@@ -234,6 +240,16 @@ private:
 
 void Sim::build_streams(const JobPlan& plan) {
   const AttentionJob& j = job_;
+  if (merge_) { // one row per part, merged as it arrives
+    Stream m;
+    m.kind = Kind::kMerge;
+    m.base = j.q_addr;
+    m.row_bytes = j.part_bytes();
+    m.nrows = j.parts();
+    m.last_of_head = true;
+    streams_.push_back(m);
+    return;
+  }
   const uint64_t row = j.row_bytes();
   const uint64_t head_bytes = j.kv_stride_rows() * row;
   Stream q;
@@ -302,6 +318,18 @@ void Sim::schedule(uint32_t sidx, uint32_t n, double ready) {
     switch (st.kind) {
     case Kind::kQ:
       break;
+    case Kind::kMerge: {
+      const double begin = std::max(ready, acc_free_);
+      acc_free_ = begin + c_merge_;
+      res_.accumulator_busy_cycles += c_merge_;
+      done = acc_free_;
+      if (last) { // O = acc / sum of the weights
+        acc_free_ += c_finish_;
+        res_.accumulator_busy_cycles += c_finish_;
+      }
+      compute_end_ = std::max(compute_end_, acc_free_);
+      break;
+    }
     case Kind::kScore: {
       // dot_units datapaths share the keys: G * head_dim/lanes chunk-cycles
       // per key, spread over the units (a fluid model of the array).
@@ -494,6 +522,7 @@ void Sim::read_step(Cycle T) {
 JobPlan synthetic_plan(const AttentionJob& job) {
   JobPlan p;
   p.attended.assign(job.heads, 0);
+  if (job.op() == Opcode::kMerge) return p;
   if (job.op() == Opcode::kDense) {
     std::fill(p.attended.begin(), p.attended.end(), job.seq_len);
     return p;

@@ -11,7 +11,7 @@ namespace pnm::engine {
 
 EngineTlm::EngineTlm(sc_core::sc_module_name name, const EngineConfig& cfg, dram::MemoryPort& mem,
                      datapath::Datapath& dp, Mode mode, double sync_quantum_ns)
-    : sc_module(name), reg_socket("reg_socket"), irq("irq"), core_(cfg, mem, dp),
+    : sc_module(name), reg_socket("reg_socket"), irq("irq"), peer_socket("peer_socket"), core_(cfg, mem, dp),
       mode_(mode), cycle_(1.0 / cfg.clock_ghz(), sc_core::SC_NS), quantum_ns_(sync_quantum_ns) {
   if (!(sync_quantum_ns > 0)) throw std::invalid_argument("EngineTlm: sync quantum must be positive");
   caps_ = (static_cast<uint32_t>(dp.lanes()) & 0xFF) | (std::min<uint32_t>(cfg.dot_units, 255) << 8) |
@@ -136,6 +136,42 @@ unsigned EngineTlm::transport_dbg(tlm::tlm_generic_payload& tx) {
   return 4;
 }
 
+bool EngineTlm::push(const AttentionJob& j, JobResult& r) {
+  if (peer_socket.size() == 0) {
+    r.error = JobError::kPeer;
+    r.message = "PUSH: the engine has no peer port (the device is not behind a switch)";
+    return false;
+  }
+  // The O region as the engine just wrote it (its output buffer holds the
+  // same bytes: no DRAM read is modelled), then the flag line.
+  std::vector<uint8_t> o((j.o_bytes() + kAlignBytes - 1) / kAlignBytes * kAlignBytes, 0);
+  core_.memory().read(j.o_addr, o.data(), j.o_bytes());
+  std::vector<uint8_t> flag(kAlignBytes, 0);
+  for (int b = 0; b < 4; ++b) flag[size_t(b)] = static_cast<uint8_t>(j.epoch >> (8 * b));
+  for (auto [addr, data] : {std::pair{j.push_addr, &o}, std::pair{j.flag_addr, &flag}}) {
+    tlm::tlm_generic_payload tx;
+    tx.set_command(tlm::TLM_WRITE_COMMAND);
+    tx.set_address(addr);
+    tx.set_data_ptr(data->data());
+    tx.set_data_length(static_cast<unsigned>(data->size()));
+    tx.set_streaming_width(static_cast<unsigned>(data->size()));
+    tx.set_byte_enable_ptr(nullptr);
+    tx.set_dmi_allowed(false);
+    tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    peer_socket[0]->b_transport(tx, delay);
+    sc_core::wait(delay);
+    if (!tx.is_response_ok()) {
+      r.error = JobError::kPeer;
+      r.message = fmt::format("PUSH: the peer write of {} B at 0x{:x} was refused ({})", data->size(), addr,
+                              tx.get_response_string());
+      return false;
+    }
+    pushed_bytes_ += data->size();
+  }
+  return true;
+}
+
 void EngineTlm::job_thread() {
   for (;;) {
     sc_core::wait(start_);
@@ -145,6 +181,7 @@ void EngineTlm::job_thread() {
     const Cycle start = static_cast<Cycle>(std::ceil(now_ns / tck - 1e-9));
     JobResult r;
     r.start_dram_cycle = r.end_dram_cycle = start;
+    AttentionJob job;
     const uint64_t cap = mem.capacity_bytes();
     tag_ = 0;
     if (desc_addr_ % kAlignBytes || desc_addr_ >= cap || cap - desc_addr_ < kDescBytes) {
@@ -153,7 +190,7 @@ void EngineTlm::job_thread() {
     } else {
       uint8_t bytes[kDescBytes];
       mem.read(desc_addr_, bytes, kDescBytes);
-      const AttentionJob job = decode(bytes);
+      job = decode(bytes);
       tag_ = job.tag;
       if (core_.begin(job, start, mode_)) {
         // One quantum of everyone's memory traffic at a time, then let
@@ -175,6 +212,7 @@ void EngineTlm::job_thread() {
     // The modelled end; a rejected job still takes one engine cycle.
     const sc_core::sc_time end(static_cast<double>(r.end_dram_cycle) * tck, sc_core::SC_NS);
     sc_core::wait(end > sc_core::sc_time_stamp() ? end - sc_core::sc_time_stamp() : cycle_);
+    if (r.ok() && job.pushes()) push(job, r);
     last_ = r;
     error_ = static_cast<uint32_t>(r.error);
     if (r.ok()) {

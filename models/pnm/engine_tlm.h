@@ -23,6 +23,7 @@
 #include <functional>
 #include <systemc>
 #include <tlm>
+#include <tlm_utils/multi_passthrough_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
 namespace pnm::engine {
@@ -31,6 +32,12 @@ class EngineTlm : public sc_core::sc_module {
 public:
   tlm_utils::simple_target_socket<EngineTlm> reg_socket;
   sc_core::sc_port<sc_core::sc_signal_inout_if<bool>, 1, sc_core::SC_ZERO_OR_MORE_BOUND> irq;
+  // PUSH jobs' writes to a peer device (host physical addresses, whole
+  // 64 B lines): bound to the switch's peer-to-peer port when the device is
+  // behind one; unbound, a PUSH job fails with PNM_JOB_ERR_PEER.
+  tlm_utils::multi_passthrough_initiator_socket<EngineTlm, 32, tlm::tlm_base_protocol_types, 1,
+                                                sc_core::SC_ZERO_OR_MORE_BOUND>
+      peer_socket;
 
   using IrqFn = std::function<void(unsigned line)>;
 
@@ -50,6 +57,8 @@ public:
   bool irq_level() const { return level_; }
   // Notified when a job finishes (done or error), at its modelled end time.
   const sc_core::sc_event& finished_event() const { return finished_; }
+  // Bytes PUSH jobs sent to peers (the O regions and the flag lines).
+  uint64_t pushed_bytes() const { return pushed_bytes_; }
 
 private:
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
@@ -58,6 +67,8 @@ private:
   // Returns the TLM status of a register write.
   tlm::tlm_response_status write_reg(uint32_t off, uint32_t value, const sc_core::sc_time& delay);
   void job_thread();
+  // PUSH: O to the peer, then the flag line; false (r carries the error) if refused.
+  bool push(const AttentionJob& job, JobResult& r);
   void update_irq();
   void drive_irq();
 
@@ -74,6 +85,7 @@ private:
   uint32_t irq_en_ = PNM_ENG_IRQ_EN_DONE | PNM_ENG_IRQ_EN_ERROR;
   uint32_t jobs_done_ = 0, jobs_failed_ = 0;
   uint64_t tag_ = 0;
+  uint64_t pushed_bytes_ = 0;
   bool level_ = false;
   JobResult last_;
 };

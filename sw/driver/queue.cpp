@@ -47,7 +47,7 @@ std::string completion_status_name(uint16_t status) {
                                     "bad head_dim", "bad seq_len", "bad k", "top-k too large",
                                     "bad page_tokens", "bad scale", "misaligned address",
                                     "region out of range", "regions overlap", "bad descriptor address",
-                                    "internal engine error"};
+                                    "internal engine error", "peer write failed"};
   if (status < sizeof job / sizeof job[0]) return job[status];
   switch (status) {
   case PNM_CQ_ST_BAD_SQE: return "bad submission entry";

@@ -74,13 +74,17 @@ TEST(Jobs, SqeAndCqeRoundTripAtTheDocumentedOffsets) {
 
 TEST(Jobs, RegionSizesAgreeWithTheEngineModelForEveryOpcodeAndFlag) {
   std::mt19937 rng(3);
-  for (uint8_t op : {PNM_JOB_OP_DENSE, PNM_JOB_OP_TOPK_TOKEN, PNM_JOB_OP_TOPK_PAGE, PNM_JOB_OP_SELECT})
-    for (uint16_t flags = 0; flags <= 3; ++flags)
+  for (uint8_t op :
+       {PNM_JOB_OP_DENSE, PNM_JOB_OP_TOPK_TOKEN, PNM_JOB_OP_TOPK_PAGE, PNM_JOB_OP_SELECT, PNM_JOB_OP_MERGE})
+    for (uint16_t flags = 0; flags <= PNM_JOB_FLAGS_KNOWN; ++flags)
       for (int trial = 0; trial < 20; ++trial) {
         AttentionJob j = base_job(op);
-        if ((op == PNM_JOB_OP_DENSE && flags) || ((op == PNM_JOB_OP_TOPK_TOKEN || op == PNM_JOB_OP_TOPK_PAGE) && (flags & 2)) ||
-            (op == PNM_JOB_OP_SELECT && (flags & 1)))
+        const bool merge_or_dense = op == PNM_JOB_OP_DENSE || op == PNM_JOB_OP_MERGE;
+        if ((merge_or_dense && (flags & 3)) ||
+            ((op == PNM_JOB_OP_TOPK_TOKEN || op == PNM_JOB_OP_TOPK_PAGE) && (flags & 2)) ||
+            (op == PNM_JOB_OP_SELECT && (flags & 0xD)))
           continue; // flags the opcode does not take: the engine rejects them
+        if (op == PNM_JOB_OP_MERGE) j.k = 2 + rng() % 15;
         j.flags = flags;
         j.precision = rng() % 2 ? PNM_JOB_PREC_INT8 : PNM_JOB_PREC_BF16;
         j.v_scale = 0.5f;
@@ -93,6 +97,12 @@ TEST(Jobs, RegionSizesAgreeWithTheEngineModelForEveryOpcodeAndFlag) {
         uint64_t addr[PNM_REGION_COUNT], len[PNM_REGION_COUNT];
         ASSERT_EQ(pnm_job_regions(bytes.data(), addr, len), PNM_JOB_ERR_OK);
         EXPECT_EQ(len[PNM_REGION_Q], j.q_bytes());
+        if (op == PNM_JOB_OP_MERGE) { // the flag lines, read by the firmware's barrier
+          EXPECT_EQ(len[PNM_REGION_K], j.flag_bytes());
+          EXPECT_EQ(addr[PNM_REGION_K], j.idx_addr);
+          EXPECT_EQ(len[PNM_REGION_O], j.o_bytes());
+          continue;
+        }
         EXPECT_EQ(len[PNM_REGION_K], j.kv_bytes());
         EXPECT_EQ(len[PNM_REGION_V], j.reads_v() ? j.kv_bytes() : 0u);
         EXPECT_EQ(len[PNM_REGION_O], j.o_bytes()) << "op " << int(op) << " flags " << flags;

@@ -145,7 +145,7 @@ const BadCase kBad[] = {
     {"unknown flag", JobError::kBadFlags, [](AttentionJob& j) { j.flags = 0x80; }},
     {"scores flag on top-k", JobError::kBadFlags, [](AttentionJob& j) { j.flags = PNM_JOB_FLAG_WRITE_SCORES; }},
     {"reserved0", JobError::kReserved, [](AttentionJob& j) { j.reserved0 = 1; }},
-    {"reserved1", JobError::kReserved, [](AttentionJob& j) { j.reserved1[35] = 1; }},
+    {"reserved1", JobError::kReserved, [](AttentionJob& j) { j.reserved1[15] = 1; }},
     {"zero heads", JobError::kBadHeads, [](AttentionJob& j) { j.heads = 0; }},
     {"huge heads", JobError::kBadHeads, [](AttentionJob& j) { j.heads = 256; j.kv_heads = 1; }},
     {"zero kv heads", JobError::kBadKvHeads, [](AttentionJob& j) { j.kv_heads = 0; }},

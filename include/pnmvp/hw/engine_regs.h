@@ -92,19 +92,37 @@
 #define PNM_JOB_TAG_OFF 80         /* u64 opaque job tag, echoed in JOB_TAG */
 #define PNM_JOB_KV_STRIDE_OFF 88   /* u32 rows from one KV head to the next (0: seq_len); >= seq_len, <= 2^24:
                                       a sequence's KV grows in place up to its stride */
-#define PNM_JOB_RESERVED1_OFF 92   /* 36 bytes, must be 0 */
+#define PNM_JOB_EPOCH_OFF 92       /* u32 PUSH: the value written to the flag line; MERGE: the value every
+                                      part's flag must hold before the merge runs (the barrier) */
+#define PNM_JOB_PUSH_ADDR_OFF 96   /* u64 PUSH: host physical address the O region is copied to, through
+                                      the device's peer port (a peer device behind the same switch) */
+#define PNM_JOB_FLAG_ADDR_OFF 104  /* u64 PUSH: host physical address of the 64-byte flag line written after
+                                      the copy: epoch in its first 4 bytes, the rest 0 */
+#define PNM_JOB_RESERVED1_OFF 112  /* 16 bytes, must be 0 */
 
 #define PNM_JOB_OP_DENSE PNM_ENG_U(1)      /* softmax over all tokens */
 #define PNM_JOB_OP_TOPK_TOKEN PNM_ENG_U(2) /* softmax over the k best tokens per query head */
 #define PNM_JOB_OP_TOPK_PAGE PNM_ENG_U(3)  /* softmax over the tokens of the k best pages */
 #define PNM_JOB_OP_SELECT PNM_ENG_U(4)     /* top-k indices only (tokens, or pages if page_tokens != 0) */
+#define PNM_JOB_OP_MERGE PNM_ENG_U(5)      /* merge k partial attentions (O and log-sum-exp, the WRITE_LSE
+                                              layout) at q_addr, one every PNM_JOB_PART_BYTES, into O;
+                                              idx_addr: k - 1 flag lines (part p's at idx_addr + 64 (p - 1)) */
 
 #define PNM_JOB_PREC_BF16 PNM_ENG_U(0)
 #define PNM_JOB_PREC_INT8 PNM_ENG_U(1)
 
 #define PNM_JOB_FLAG_WRITE_INDICES PNM_ENG_U(0x1) /* TOPK_*: also write the selected indices */
 #define PNM_JOB_FLAG_WRITE_SCORES PNM_ENG_U(0x2)  /* SELECT: write the selected scaled scores to O */
-#define PNM_JOB_FLAGS_KNOWN PNM_ENG_U(0x3)
+#define PNM_JOB_FLAG_WRITE_LSE PNM_ENG_U(0x4)     /* DENSE, TOPK_*, MERGE: O is followed by FP32 [heads]
+                                                    log-sum-exp of the scaled scores attended */
+#define PNM_JOB_FLAG_PUSH PNM_ENG_U(0x8)          /* DENSE, TOPK_*, MERGE: copy O to push_addr, then write
+                                                    the flag line, through the peer port */
+#define PNM_JOB_FLAGS_KNOWN PNM_ENG_U(0xF)
+#define PNM_JOB_MERGE_MAX_PARTS 64u /* k of a MERGE: 2..64 */
+/* Bytes from one MERGE part to the next: [heads][head_dim] O then [heads]
+ * log-sum-exp, FP32, rounded up to 64 bytes. */
+#define PNM_JOB_PART_BYTES(heads, head_dim) \
+  ((((uint64_t)(heads) * ((uint64_t)(head_dim) + 1u) * 4u) + 63u) / 64u * 64u)
 
 #if !defined(__ASSEMBLER__)
 #include "pnmvp/hw/wire.h"
@@ -135,7 +153,10 @@ typedef struct pnm_job_desc {
   uint64_t idx_addr;
   uint64_t tag;
   uint32_t kv_stride;
-  uint8_t reserved1[36];
+  uint32_t epoch;
+  uint64_t push_addr;
+  uint64_t flag_addr;
+  uint8_t reserved1[16];
 } pnm_job_desc_t;
 PNM_HW_STATIC_ASSERT(sizeof(pnm_job_desc_t) == PNM_JOB_DESC_BYTES, "job descriptor size");
 #define PNM_JOB_FIELD_AT(field, off) \
@@ -162,6 +183,9 @@ PNM_JOB_FIELD_AT(o_addr, PNM_JOB_O_ADDR_OFF);
 PNM_JOB_FIELD_AT(idx_addr, PNM_JOB_IDX_ADDR_OFF);
 PNM_JOB_FIELD_AT(tag, PNM_JOB_TAG_OFF);
 PNM_JOB_FIELD_AT(kv_stride, PNM_JOB_KV_STRIDE_OFF);
+PNM_JOB_FIELD_AT(epoch, PNM_JOB_EPOCH_OFF);
+PNM_JOB_FIELD_AT(push_addr, PNM_JOB_PUSH_ADDR_OFF);
+PNM_JOB_FIELD_AT(flag_addr, PNM_JOB_FLAG_ADDR_OFF);
 PNM_JOB_FIELD_AT(reserved1, PNM_JOB_RESERVED1_OFF);
 #undef PNM_JOB_FIELD_AT
 #endif
@@ -187,5 +211,6 @@ PNM_JOB_FIELD_AT(reserved1, PNM_JOB_RESERVED1_OFF);
 #define PNM_JOB_ERR_OVERLAP 17         /* an output overlaps an input or another output */
 #define PNM_JOB_ERR_DESC_ADDRESS 18    /* descriptor pointer misaligned or beyond memory */
 #define PNM_JOB_ERR_INTERNAL 19        /* model fault (a bug): the job was abandoned */
+#define PNM_JOB_ERR_PEER 20            /* PUSH: no peer port, or the peer write was refused */
 
 #endif /* PNMVP_HW_ENGINE_REGS_H */

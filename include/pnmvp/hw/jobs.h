@@ -53,7 +53,7 @@ PNM_HW_STATIC_ASSERT(PNM_CQE_LINES_OFF + 4 == PNM_CQ_ENTRY_BYTES, "CQE layout");
 PNM_HW_STATIC_ASSERT(PNM_QUEUE_BASE_ALIGN % PNM_SQ_ENTRY_BYTES == 0 && PNM_QUEUE_BASE_ALIGN % PNM_CQ_ENTRY_BYTES == 0,
                      "ring slots stay naturally aligned");
 
-/* Status: 0 success, 1..PNM_JOB_ERR_INTERNAL the engine's error codes (the
+/* Status: 0 success, 1..PNM_JOB_ERR_PEER the engine's error codes (the
  * firmware reports the same code for the checks it makes itself), and the
  * queue-level codes below. */
 #define PNM_CQ_ST_SUCCESS 0x0000u
