@@ -31,7 +31,9 @@ constexpr uint64_t kGranule = 2 * kMiB; // tenant granule (pnm_tenants.h)
 // tree at the start and at the end of the measured window (after set-up, so
 // booting and tenant/queue creation are not charged to the tokens).
 using Snapshot = SystemSnapshot;
-Snapshot snapshot(HostSystem& sys, StatGroup* keep = nullptr) { return system_snapshot(sys, keep); }
+Snapshot snapshot(HostSystem& sys, StatGroup* keep = nullptr, unsigned devices = 1) {
+  return system_snapshot(sys, keep, devices);
+}
 
 uint64_t next_pow2(uint64_t x) {
   uint64_t p = 1;
@@ -82,6 +84,13 @@ RunPlan plan_run(const DecodeRunConfig& cfg, const SystemConfig& sysc) {
     if ((cfg.page_tokens & (cfg.page_tokens - 1)) || cfg.page_tokens > 65536)
       throw std::invalid_argument(fmt::format("--page-tokens {} must be a power of two <= 65536", cfg.page_tokens));
   }
+  const size_t host_devices = std::count_if(sysc.devices.begin(), sysc.devices.end(),
+                                            [](const DeviceSlot& d) { return d.host == 0; });
+  if (cfg.devices > host_devices)
+    throw std::invalid_argument(fmt::format("--devices {}: system {} gives its first host {} device(s)", cfg.devices,
+                                            sysc.name, host_devices));
+  const unsigned split = cfg.devices ? cfg.devices : static_cast<unsigned>(host_devices);
+  kernels::parse_merge(cfg.merge); // a bad name fails before anything is built
   const dram::DramSystem dram_shape(pc.dram); // capacity, before the device exists
   const uint64_t tenant_bytes = (dram_shape.capacity_bytes() - PNM_FW_RESERVED_BYTES) / kGranule * kGranule;
   uint64_t need = 4 * kMiB; // rings and descriptors
@@ -96,7 +105,10 @@ RunPlan plan_run(const DecodeRunConfig& cfg, const SystemConfig& sysc) {
     kernels::AttentionShape shape{m.query_heads, m.kv_heads, m.head_dim, end, 1.0};
     const kernels::LayerSizes z = kernels::layer_sizes(shape, cfg.topk);
     p.kv_total += 2 * z.kv * cfg.layers_simulated;
-    need += (2 * z.kv + z.q + z.o + z.idx) * cfg.layers_simulated;
+    // Split: each device holds about 1/split of the rows, plus a partial
+    // and (the root) the merge buffers.
+    need += ((2 * z.kv) / split + z.q + z.o + z.idx + (split > 1 ? split * kernels::partial_bytes(shape) : 0)) *
+            cfg.layers_simulated;
   }
   if (need > tenant_bytes)
     throw std::invalid_argument(fmt::format(
@@ -174,7 +186,10 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   dc.vcd_path = cfg.vcd_path;
   dc.queue_entries = static_cast<uint32_t>(std::min<uint64_t>(4096, std::max<uint64_t>(4, next_pow2(plan.contexts.size() + 1))));
   dc.seed = cfg.seed;
+  dc.devices = cfg.devices;
+  dc.merge = kernels::parse_merge(cfg.merge);
   DecodeSession session(dc);
+  const unsigned devices = session.devices();
   HostSystem& sys = session.system();
   const PlatformConfig& pc = session.system_config().devices.front().platform;
   const HostConfig& hc = session.host_config();
@@ -187,7 +202,7 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   uint64_t rows_fetched = 0, jobs = 0, checked = 0;
   double max_err = 0, max_ref = 0;
   // The measured window: the decode steps, after boot, set-up and prefill.
-  const Snapshot s0 = snapshot(sys);
+  const Snapshot s0 = snapshot(sys, nullptr, devices);
   for (step = 0; step < cfg.steps; ++step) {
     const DecodeSession::StepResult r = session.step(batch);
     host_flops += r.host_flops;
@@ -198,7 +213,7 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
     max_ref = std::max(max_ref, r.max_abs_reference);
   }
   StatGroup tree;
-  const Snapshot s1 = snapshot(sys, &tree);
+  const Snapshot s1 = snapshot(sys, &tree, devices);
   if (!cfg.stats_path.empty()) write_report(cfg.stats_path, stats_document(tree), cfg.overwrite, "--stats");
   if (trace) {
     // The window is over: what the teardown does (the firmware releasing the
@@ -262,6 +277,14 @@ nlohmann::ordered_json run_decode(const DecodeRunConfig& cfg) {
   r["energy_per_token_uj"] = total_uj;
   r["energy_breakdown_uj"] = br;
   r["link_bytes_per_token"] = (s1.host_bytes - s0.host_bytes) * mult / tokens;
+  // Several devices or a switch: what crossed the host's ports and the
+  // switches per token (DisaggKV's comparison of host and p2p merge).
+  if (devices > 1 || sys.system().fabric())
+    r["fabric"] = {{"devices", devices},
+                   {"merge", devices > 1 ? cfg.merge : "none"},
+                   {"switches", sysc.switches.size()},
+                   {"host_port_bytes_per_token", (s1.host_bytes - s0.host_bytes) * mult / tokens},
+                   {"switch_bytes_per_token", (s1.switch_bytes - s0.switch_bytes) * mult / tokens}};
   r["link_wire_bytes_per_token"] = (s1.link_wire_bits - s0.link_wire_bits) / 8 * mult / tokens;
   r["dram_bytes_per_token"] = (s1.dram_bytes - s0.dram_bytes) * mult / tokens;
   r["dram_bandwidth_utilization"] = window_ns > 0 ? (s1.dram_bytes - s0.dram_bytes) / window_ns / peak_gbps : 0.0;

@@ -42,6 +42,8 @@ struct DecodeRunConfig {
   std::string trace_path;    // Chrome/Perfetto trace
   std::string stats_path; // the system's whole stats tree at the end of the run
   std::string vcd_path;      // RTL datapath waves (implies the RTL datapath)
+  unsigned devices = 1;      // host 0's first devices each sequence's KV is split over (0: all)
+  std::string merge = "host"; // split partials merged at the "host" or on the fabric ("p2p")
   bool overwrite = false;    // trace/VCD files may replace existing ones
   uint64_t seed = 1;
 };

@@ -7,7 +7,13 @@
 // kernel is paused (sc_pause), never stopped, so simulated time and every
 // block's state carry over from one step to the next.
 //
-// Memory: the session owns one tenant over the device's memory and places
+// Several devices (`devices` > 1, the first of host 0's devices, e.g.
+// behind a switch): each sequence's KV is split over them by token ranges,
+// a near-equal share each (appended tokens go to the device holding the
+// fewest of the sequence's rows), and each step's partials are merged as
+// `merge` says (sw/kernels/split_kernels.h); pnm-dense only.
+//
+// Memory: the session owns one tenant over each device's memory and places
 // each sequence's buffers (per simulated layer: K and V as
 // [kv_heads][reserved tokens][head_dim] BF16, Q, O, indices) in an extent of
 // it, first fit; release() frees the extent for the next sequence. A
@@ -18,6 +24,7 @@
 
 #include "kernels/decode_kernels.h"
 #include "kernels/model_shape.h"
+#include "kernels/split_kernels.h"
 #include "host_system.h"
 
 #include <cstdint>
@@ -43,6 +50,8 @@ struct DecodeSessionConfig {
   std::string datapath;   // "" (device file's), "twin" or "rtl"
   std::string vcd_path;   // RTL datapath waves (implies the RTL datapath)
   uint32_t queue_entries = 1024; // the job queue: a power of two in [4, 4096]
+  unsigned devices = 1;          // host 0's first devices the KV is split over (0: all of them)
+  kernels::Merge merge = kernels::Merge::host; // how split partials are merged
   uint64_t seed = 1;
 };
 
@@ -99,7 +108,8 @@ public:
   uint32_t context(SeqId id) const;     // tokens of KV now
   uint32_t kv_stride(SeqId id) const;   // rows from one KV head to the next (>= the reservation)
   size_t sequences() const { return seqs_.size(); }
-  uint64_t free_bytes() const;          // tenant memory not held by a sequence
+  uint64_t free_bytes() const;          // tenant memory not held by a sequence, all devices
+  unsigned devices() const { return static_cast<unsigned>(drv_.size()); } // devices the KV is split over
   double now_ns() const;
 
   const DecodeSessionConfig& config() const { return cfg_; }
@@ -113,15 +123,16 @@ public:
   std::function<void(unsigned layer, double start_ns, const kernels::StepResult&)> on_layer;
 
 private:
+  struct Part;
   struct Seq;
   struct Driver;
   // Runs `work` in the host's thread at the present simulated time and
   // returns when it has finished (the kernel pauses again).
   void call(const std::function<void(sw::Backend&)>& work);
   void serve(sw::Backend& b);
-  uint64_t take_extent(uint64_t bytes);
-  void free_extent(uint64_t dpa, uint64_t bytes);
-  void append_tokens(Seq& s, sw::Backend& b, bool grow);
+  uint64_t take_extent(unsigned dev, uint64_t bytes);
+  void free_extent(unsigned dev, uint64_t dpa, uint64_t bytes);
+  void append_tokens(Seq& s, bool grow);
   // The batch's sequences, checked: admitted, distinct, and (`grows`) room
   // for one more token.
   std::vector<Seq*> batch_of(const std::vector<SeqId>& batch, const char* what, bool grows);
@@ -131,9 +142,10 @@ private:
   SystemConfig sysc_;
   kernels::StepConfig sc_;
   std::unique_ptr<HostSystem> sys_;
-  std::unique_ptr<Driver> drv_;
+  std::vector<std::unique_ptr<Driver>> drv_; // one per device the session uses
   std::map<SeqId, std::unique_ptr<Seq>> seqs_;
-  std::map<uint64_t, uint64_t> free_; // extents of tenant memory: dpa -> bytes
+  std::vector<std::map<uint64_t, uint64_t>> free_; // per device, extents of tenant memory: dpa -> bytes
+  uint32_t epoch_ = 0; // split p2p merges: one per simulated layer run
   SeqId next_id_ = 1;
   std::mt19937_64 rng_;
   // Host thread hand-off.

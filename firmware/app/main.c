@@ -153,6 +153,31 @@ static void refuse(const struct pnm_queue* q, uint16_t cid, const char* what) {
          (unsigned)q->tenant, (unsigned)cid, what);
 }
 
+/* The MERGE barrier: every part but the first (the device's own, which the
+ * same queue ran before) has pushed its partial when its flag line holds
+ * the job's epoch. Polled in device memory, oldest part first. */
+static uint16_t merge_barrier(const uint8_t* desc) {
+  const uint32_t parts = pnm_le32_get(desc + PNM_JOB_K_OFF);
+  const uint32_t epoch = pnm_le32_get(desc + PNM_JOB_EPOCH_OFF);
+  const uint64_t flags = pnm_le64_get(desc + PNM_JOB_IDX_ADDR_OFF);
+  const uint64_t deadline = pnm_timer_now() + (uint64_t)pnm_timer_freq_hz() / 1000000u * PNM_BARRIER_TIMEOUT_US;
+  for (uint32_t p = 1; p < parts; ++p) {
+    for (;;) {
+      uint8_t w[4];
+      dram_read(flags + (uint64_t)(p - 1u) * PNM_JOB_ALIGN_BYTES, w, sizeof w);
+      if (pnm_le32_get(w) == epoch) {
+        break;
+      }
+      if (pnm_timer_now() > deadline) {
+        printf("W: merge barrier: part %u's flag did not reach epoch %u in %u us\n", (unsigned)p, (unsigned)epoch,
+               (unsigned)PNM_BARRIER_TIMEOUT_US);
+        return PNM_CQ_ST_BARRIER_TIMEOUT;
+      }
+    }
+  }
+  return PNM_CQ_ST_SUCCESS;
+}
+
 /* Takes one entry from q's SQ, processes it, posts its completion. */
 static void process_one(struct pnm_queue* q) {
   uint8_t sqe_bytes[PNM_SQ_ENTRY_BYTES], desc[PNM_JOB_DESC_BYTES], cqe_bytes[PNM_CQ_ENTRY_BYTES];
@@ -179,6 +204,9 @@ static void process_one(struct pnm_queue* q) {
     if (status == PNM_CQ_ST_ACCESS_DENIED) {
       refuse(q, sqe.cid, pnm_job_region_name(bad));
     }
+  }
+  if (status == PNM_CQ_ST_SUCCESS && desc[PNM_JOB_OPCODE_OFF] == PNM_JOB_OP_MERGE) {
+    status = merge_barrier(desc);
   }
   if (status == PNM_CQ_ST_SUCCESS) {
     dram_write(staging_dpa, desc, sizeof desc);

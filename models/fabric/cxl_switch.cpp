@@ -363,7 +363,24 @@ PortCounters Fabric::counters(const PortRef& p) const {
   return c;
 }
 
+uint64_t Fabric::traversal_bytes() const {
+  // Every traversal leaves its switch through one port: count egress. A
+  // cascaded switch's upstream port reports nothing (its wire is the
+  // feeding port's), so what leaves it upwards is what enters the feeding
+  // port.
+  uint64_t n = 0;
+  for (unsigned s = 0; s < sw_.size(); ++s) {
+    for (unsigned i = 0; i < sw_[s].up.size(); ++i) n += counters(PortRef{s, true, i}).egress_bytes;
+    for (unsigned i = 0; i < sw_[s].down.size(); ++i) n += counters(PortRef{s, false, i}).egress_bytes;
+    if (sw_[s].parent >= 0)
+      n += counters(PortRef{unsigned(sw_[s].parent), false, sw_[s].parent_port}).ingress_bytes;
+  }
+  return n;
+}
+
 void Fabric::report(StatGroup& g) const {
+  g.set("traversal_bytes", double(traversal_bytes()), "B",
+        "line payload summed over switch traversals (a line through two switches counts twice)");
   for (size_t s = 0; s < sw_.size(); ++s) {
     StatGroup& sg = g.group(cfg_.switches[s].name, "CXL switch (" + std::string(to_string(cfg_.routing)) + ")");
     sg.set("traversal_latency_ns", cfg_.switches[s].traversal_latency_ns, "ns",

@@ -180,7 +180,10 @@ public:
   const cxl::Link& link(const PortRef& p) const;
   const cxl::Link& p2p_link(unsigned sw, unsigned downstream_port) const;
 
-  // Publishes per-port counters under g/<switch name>/{upstream,downstream}<i>.
+  // Line payload summed over every switch traversal (bytes that crossed two
+  // switches count twice), in both directions, peer-to-peer included.
+  uint64_t traversal_bytes() const;
+  // Publishes traversal_bytes and per-port counters under g/<switch name>/{upstream,downstream}<i>.
   void report(StatGroup& g) const;
 
 private:

@@ -101,6 +101,15 @@ std::function<int()> add_run(CLI::App& app, const Globals&) {
   sub->add_option("--datapath", c.datapath, "engine datapath: model (C++ twin) or rtl (Verilated)")
       ->check(CLI::IsMember({"model", "twin", "rtl"}));
   sub->add_option("--seed", c.seed, "random seed of the KV data and queries")->capture_default_str();
+  sub->add_option("--devices", c.devices,
+                  "split each sequence's KV by token ranges over the first host's first N devices (0: all; "
+                  "pnm-dense), e.g. on switch-x8")
+      ->capture_default_str();
+  sub->add_option("--merge", c.merge,
+                  "how split partials are merged: host (every partial crosses the host port) or p2p (pushed to a "
+                  "root device through the switch, merged there)")
+      ->check(CLI::IsMember({"host", "p2p"}))
+      ->capture_default_str();
   sub->add_option("--report", o->report, "write the JSON report here");
   sub->add_option("--trace", c.trace_path, "write a Chrome/Perfetto trace (jobs, firmware, DRAM and link rates)");
   sub->add_option("--stats", c.stats_path,

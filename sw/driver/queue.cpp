@@ -52,6 +52,7 @@ std::string completion_status_name(uint16_t status) {
   switch (status) {
   case PNM_CQ_ST_BAD_SQE: return "bad submission entry";
   case PNM_CQ_ST_ACCESS_DENIED: return "access denied (outside the tenant)";
+  case PNM_CQ_ST_BARRIER_TIMEOUT: return "merge barrier timed out (a part's flag never reached the epoch)";
   default: return fmt::format("unknown status 0x{:04x}", status);
   }
 }
@@ -83,18 +84,20 @@ void Queue::close() {
   dev_.destroy_queue(id_);
 }
 
-uint16_t Queue::submit_raw(const uint8_t* sqe64, const pnm_job_desc_t* desc) {
+uint16_t Queue::submit_raw(const uint8_t* sqe64, const pnm_job_desc_t* desc, bool ring_now) {
   if ((sq_tail_ + 1) % entries_ == sq_head_)
     throw DriverError(fmt::format("queue {}: submission queue full ({} entries)", id_, entries_ - 1));
   if (desc) dev_.write(descs_.dpa + uint64_t{sq_tail_} * PNM_JOB_DESC_BYTES, desc, sizeof *desc);
   dev_.write(sq_.dpa + uint64_t{sq_tail_} * PNM_SQ_ENTRY_BYTES, sqe64, PNM_SQ_ENTRY_BYTES);
   sq_tail_ = (sq_tail_ + 1) % entries_;
   ++outstanding_;
-  dev_.ring_sq_tail(id_, sq_tail_);
+  if (ring_now) ring();
   return static_cast<uint16_t>(pnm_le16_get(sqe64 + PNM_SQE_CID_OFF));
 }
 
-uint16_t Queue::submit(const pnm_job_desc_t& desc, bool interrupt) {
+void Queue::ring() { dev_.ring_sq_tail(id_, sq_tail_); }
+
+uint16_t Queue::submit(const pnm_job_desc_t& desc, bool interrupt, bool ring_now) {
   pnm_sqe s{};
   s.opcode = PNM_SQE_OP_ATTENTION;
   s.flags = interrupt ? PNM_SQE_FLAG_IRQ : 0;
@@ -102,7 +105,7 @@ uint16_t Queue::submit(const pnm_job_desc_t& desc, bool interrupt) {
   s.desc_dpa = descs_.dpa + uint64_t{sq_tail_} * PNM_JOB_DESC_BYTES;
   uint8_t bytes[PNM_SQ_ENTRY_BYTES];
   pnm_sqe_encode(&s, bytes);
-  return submit_raw(bytes, &desc);
+  return submit_raw(bytes, &desc, ring_now);
 }
 
 std::optional<Completion> Queue::poll() {

@@ -67,10 +67,15 @@ public:
   Queue& operator=(const Queue&) = delete;
 
   // Submits a job; returns its command id. DriverError if the SQ is full
-  // (wait for completions first).
-  uint16_t submit(const pnm_job_desc_t& desc, bool interrupt = true);
+  // (wait for completions first). ring = false writes the entry without
+  // ringing the SQ tail doorbell: ring() does, for every entry so far (jobs
+  // staged while the device is idle start together, and their writes do not
+  // queue behind a running job's DRAM traffic).
+  uint16_t submit(const pnm_job_desc_t& desc, bool interrupt = true, bool ring = true);
   // Raw submission entry (tests of the firmware's checks): 64 bytes.
-  uint16_t submit_raw(const uint8_t* sqe64, const pnm_job_desc_t* desc);
+  uint16_t submit_raw(const uint8_t* sqe64, const pnm_job_desc_t* desc, bool ring = true);
+  // Rings the SQ tail doorbell for the entries submitted with ring = false.
+  void ring();
   // The next completion if one is posted.
   std::optional<Completion> poll();
   // Waits for the next completion: by interrupt (use_irq) or by polling.

@@ -52,7 +52,9 @@ AttentionShape shape_of(const StepConfig& c, const LayerKv& l) {
 // Rows from one KV head to the next in device memory.
 uint64_t stride_of(const AttentionShape& s, const LayerKv& l) { return l.kv_stride ? l.kv_stride : s.seq_len; }
 
-pnm_job_desc_t make_desc(const StepConfig& c, const LayerKv& l) {
+} // namespace
+
+pnm_job_desc_t make_job_desc(const StepConfig& c, const LayerKv& l) {
   const AttentionShape s = shape_of(c, l);
   pnm_job_desc_t j{};
   j.magic = PNM_JOB_MAGIC;
@@ -93,6 +95,8 @@ pnm_job_desc_t make_desc(const StepConfig& c, const LayerKv& l) {
   return j;
 }
 
+namespace {
+
 void write_queries(sw::Device& dev, const std::vector<LayerKv>& seqs,
                    const std::vector<std::vector<float>>& queries) {
   for (size_t i = 0; i < seqs.size(); ++i) {
@@ -107,7 +111,7 @@ void write_queries(sw::Device& dev, const std::vector<LayerKv>& seqs,
 void run_jobs(sw::Queue& q, const StepConfig& c, const std::vector<LayerKv>& seqs, StepResult& r) {
   size_t next = 0, done = 0;
   while (done < seqs.size()) {
-    while (next < seqs.size() && q.outstanding() + 1 < q.entries()) q.submit(make_desc(c, seqs[next++]), c.use_irq);
+    while (next < seqs.size() && q.outstanding() + 1 < q.entries()) q.submit(make_job_desc(c, seqs[next++]), c.use_irq);
     const sw::Completion comp = q.wait(10e9, c.use_irq);
     if (!comp.ok())
       throw sw::DriverError(fmt::format("{} job {} failed: {}", kernel_name(c.kernel), comp.cid,

@@ -75,6 +75,10 @@ std::vector<double> reference_output(const StepConfig& cfg, const AttentionShape
 // What reference_output() compares with, in words (reports).
 const char* reference_name(const StepConfig& cfg);
 
+// The engine job that runs `cfg`'s kernel over one sequence's layer (not
+// host-fetch, which submits none).
+pnm_job_desc_t make_job_desc(const StepConfig& cfg, const LayerKv& l);
+
 // Runs the step; queries[i] is sequence i's Q ([heads][d], already BF16
 // values). Throws DriverError on a failed job or transfer.
 StepResult run_step(sw::Device& dev, sw::Queue& queue, const StepConfig& cfg,

@@ -333,3 +333,66 @@ TEST_F(DriverTest, PerformanceCountersAreTheStatsTreesValues) {
   EXPECT_LE(perf.energy_pj[4], pj("controller/energy_pj"));
   EXPECT_GT(pj("controller/energy_pj"), 0u);
 }
+
+// MERGE's barrier (issue #14 item 4): the firmware runs the merge only once
+// every other part's flag line holds the job's epoch. A flag that never
+// comes is BARRIER_TIMEOUT after PNM_BARRIER_TIMEOUT_US, not a hang; with
+// the flag set the same job runs. Two jobs staged without a doorbell run
+// only when ring() rings it once for both.
+TEST_F(DriverTest, MergeWaitsForItsPartsFlagsAndTimesOutWithoutThem) {
+  HostSystem sys(pc);
+  sw::Completion timed_out, merged, first, second;
+  double waited_ns = 0;
+  bool ran_before_ring = true;
+  sys.run([&](sw::Backend& b) {
+    sw::Device dev(b);
+    sw::Tenant t(dev, 2, 0, 16 * MiB);
+    sw::Queue q(t, 4);
+    const unsigned heads = 2, d = 64, parts = 2;
+    const uint64_t part = PNM_JOB_PART_BYTES(heads, d);
+    sw::Buffer in = t.alloc(parts * part), flags = t.alloc(64), out = t.alloc(part);
+    std::vector<float> partial(part / 4, 0.0f); // O = 0, LSE = 0: a valid partial
+    for (unsigned p = 0; p < parts; ++p) dev.write(in.dpa + p * part, partial.data(), part);
+    std::vector<uint8_t> zero(64, 0);
+    dev.write(flags.dpa, zero.data(), zero.size());
+    pnm_job_desc_t m{};
+    m.magic = PNM_JOB_MAGIC;
+    m.version = PNM_JOB_VERSION;
+    m.size_bytes = PNM_JOB_DESC_BYTES;
+    m.opcode = PNM_JOB_OP_MERGE;
+    m.precision = PNM_JOB_PREC_BF16;
+    m.heads = heads;
+    m.kv_heads = 1;
+    m.head_dim = d;
+    m.k = parts;
+    m.epoch = 5;
+    m.q_addr = in.dpa;
+    m.idx_addr = flags.dpa;
+    m.o_addr = out.dpa;
+    const double t0 = b.now_ns();
+    q.submit(m);
+    timed_out = q.wait();
+    waited_ns = b.now_ns() - t0;
+    uint32_t epoch = 5;
+    dev.write(flags.dpa, &epoch, sizeof epoch);
+    q.submit(m);
+    merged = q.wait();
+    q.submit(m, true, /*ring=*/false);
+    q.submit(m, true, /*ring=*/false);
+    b.sleep_ns(200e3); // far longer than a merge takes once rung
+    ran_before_ring = q.poll().has_value();
+    q.ring();
+    first = q.wait();
+    second = q.wait();
+    q.close();
+    t.release();
+  });
+  EXPECT_EQ(timed_out.status, PNM_CQ_ST_BARRIER_TIMEOUT) << sw::completion_status_name(timed_out.status);
+  EXPECT_GE(waited_ns, PNM_BARRIER_TIMEOUT_US * 1e3);
+  EXPECT_LT(waited_ns, 2 * PNM_BARRIER_TIMEOUT_US * 1e3);
+  EXPECT_TRUE(merged.ok()) << sw::completion_status_name(merged.status);
+  EXPECT_FALSE(ran_before_ring);
+  EXPECT_TRUE(first.ok());
+  EXPECT_TRUE(second.ok());
+  EXPECT_EQ(second.cid, first.cid + 1);
+}

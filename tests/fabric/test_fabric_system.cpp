@@ -278,3 +278,22 @@ TEST_F(FabricSystemTest, RegisterReadPaysTraversalAndUpstreamPortLatency) {
   EXPECT_EQ(mmio_ps("switch-x1") - direct, 2 * (50'000 + s.switches[0].upstream_link.port_latency_ps));
   EXPECT_EQ(mmio_ps("switch2-x8") - direct, 2 * (2 * 50'000 + 2 * s.switches[0].upstream_link.port_latency_ps));
 }
+
+// fabric/traversal_bytes (switch bytes per token in run's report): a write
+// to a device behind one switch crosses it once; behind two levels, twice.
+TEST_F(FabricSystemTest, TraversalBytesCountEverySwitchALineCrosses) {
+  auto traversal = [](const std::string& system, size_t dev) {
+    pnm::fresh_sim_kernel();
+    System sys(load_system(resolve_platform(system)));
+    std::vector<uint8_t> page(4096, 0x5a);
+    double before = 0;
+    sys.run_host([&](const std::vector<sw::Backend*>& b) {
+      b[dev]->sleep_ns(20000);
+      before = sys.stats().value_at("fabric/traversal_bytes");
+      ASSERT_TRUE(b[dev]->mem_write(sys.device(dev).hpa_base() + 0x3000, page.data(), page.size()));
+    });
+    return sys.stats().value_at("fabric/traversal_bytes") - before;
+  };
+  EXPECT_EQ(traversal("switch-x8", 5), 4096.0);
+  EXPECT_EQ(traversal("switch2-x8", 5), 2 * 4096.0);
+}

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -216,4 +217,68 @@ TEST(DecodeRun, ResultsDoNotDependOnTheFirmwareQuantum) {
     std::remove(path.c_str());
   }
   EXPECT_NEAR(tokens_per_s[1] / tokens_per_s[0], 1.0, 0.01) << tokens_per_s[0] << " vs " << tokens_per_s[1];
+}
+
+// Issue #14 item 4: a sequence's KV split by token ranges over the devices
+// behind a switch, the partials merged at the host or on the fabric. The
+// outputs equal the reference either way and are the same from run to run;
+// the p2p merge sends less over the host's port (one O per sequence instead
+// of every device's partial).
+TEST(DecodeRun, SplitOverDevicesMatchesTheReferenceWithEitherMerge) {
+  std::map<std::string, nlohmann::ordered_json> reports;
+  for (const char* merge : {"host", "p2p"})
+    for (const char* system : {"switch-x2", "switch-x4"}) {
+      DecodeRunConfig c = tiny(Kernel::pnm_dense);
+      c.system = system;
+      c.devices = 0; // all of them
+      c.merge = merge;
+      const auto r = run_decode(c);
+      SCOPED_TRACE(std::string(system) + " " + merge);
+      ASSERT_TRUE(r.contains("fabric"));
+      EXPECT_EQ(r["fabric"]["devices"], system == std::string("switch-x2") ? 2 : 4);
+      EXPECT_EQ(r["fabric"]["merge"], merge);
+      EXPECT_EQ(r["fabric"]["switches"], 1);
+      EXPECT_GT(r["fabric"]["switch_bytes_per_token"].get<double>(), 0);
+      EXPECT_EQ(r["verification"]["checked_outputs"].get<uint64_t>(), 2u * 2);
+      EXPECT_LT(r["verification"]["max_abs_error"].get<double>(), 1e-3);
+      reports[std::string(system) + merge] = r;
+    }
+  for (const char* system : {"switch-x2", "switch-x4"})
+    EXPECT_LT(reports[std::string(system) + "p2p"]["fabric"]["host_port_bytes_per_token"].get<double>(),
+              reports[std::string(system) + "host"]["fabric"]["host_port_bytes_per_token"].get<double>())
+        << system;
+  DecodeRunConfig c = tiny(Kernel::pnm_dense);
+  c.system = "switch-x4";
+  c.devices = 4;
+  c.merge = "p2p";
+  const auto again = run_decode(c);
+  EXPECT_EQ(again["verification"]["max_abs_error"], reports["switch-x4p2p"]["verification"]["max_abs_error"]);
+  EXPECT_EQ(again["step_latency_us"], reports["switch-x4p2p"]["step_latency_us"]);
+}
+
+TEST(DecodeRun, SplitsThatCannotRunAreRefusedByName) {
+  auto refused = [](DecodeRunConfig c, const std::string& says) {
+    try {
+      run_decode(c);
+      ADD_FAILURE() << "ran: " << says;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  };
+  DecodeRunConfig c = tiny(Kernel::pnm_dense);
+  c.system = "switch-x2";
+  c.devices = 3;
+  refused(c, "--devices 3");
+  c.devices = 2;
+  c.merge = "ring";
+  refused(c, "ring");
+  c = tiny(Kernel::pnm_topk);
+  c.system = "switch-x2";
+  c.devices = 2;
+  refused(c, "pnm-dense");
+  c = tiny(Kernel::pnm_dense);
+  c.system = "pnm-ref-x2"; // two devices on their own root ports: no switch for the peers
+  c.devices = 2;
+  c.merge = "p2p";
+  refused(c, "switch");
 }

@@ -85,7 +85,9 @@ TEST(DecodeSession, AppendAgainRewritesTheLastRows) {
   EXPECT_EQ(s.context(a), 101u); // the reservation is used up...
   const DecodeSession::StepResult again = s.append({a}, true); // ...and rewriting needs no room
   EXPECT_EQ(s.context(a), 101u);
-  EXPECT_NEAR(again.end_ns - again.start_ns, first.end_ns - first.start_ns, 0.2 * (first.end_ns - first.start_ns));
+  // About the same cost; either may meet a DRAM refresh (tRFC 295 ns at 16 Gb).
+  EXPECT_NEAR(again.end_ns - again.start_ns, first.end_ns - first.start_ns,
+              0.2 * (first.end_ns - first.start_ns) + 300.0);
   EXPECT_THROW(s.append({a}), std::length_error);
 }
 

@@ -59,6 +59,13 @@ PNM_HW_STATIC_ASSERT(PNM_QUEUE_BASE_ALIGN % PNM_SQ_ENTRY_BYTES == 0 && PNM_QUEUE
 #define PNM_CQ_ST_SUCCESS 0x0000u
 #define PNM_CQ_ST_BAD_SQE 0x0100u       /* unknown SQE opcode/flags or reserved bits set */
 #define PNM_CQ_ST_ACCESS_DENIED 0x0101u /* descriptor or a region outside the queue's tenant */
+#define PNM_CQ_ST_BARRIER_TIMEOUT 0x0102u /* MERGE: a part's flag did not reach the epoch in time */
+
+/* The firmware's MERGE barrier: it polls the parts' flag lines in device
+ * memory until each holds the job's epoch, for at most this long. A value
+ * of the firmware, not of any standard: a step's partials arrive within
+ * microseconds of each other, so 10 ms only ever expires on a lost part. */
+#define PNM_BARRIER_TIMEOUT_US 10000u
 
 /* Decoded entries (not wire overlays: the wire form is the byte layout above). */
 struct pnm_sqe {
